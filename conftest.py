@@ -1,0 +1,22 @@
+"""Test set-up shared by the test suite and the docstring examples."""
+
+import os
+
+# Keep TensorFlow's C++ start-up chatter out of test output.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    """Every test and doctest starts from the same Python, NumPy and backend seed."""
+    keras.utils.set_random_seed(1337)
+
+
+@pytest.fixture(autouse=True)
+def _doctest_namespace(doctest_namespace):
+    doctest_namespace["np"] = np
+    doctest_namespace["keras"] = keras

@@ -1,0 +1,361 @@
+"""`ChungGRUCell`: the gated recurrent unit as Chung et al. (2014) write it."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import keras
+from keras import ops
+
+from keras_gru_cell._dropout_rnn_cell import DropoutRNNCell
+from keras_gru_cell.weights import keras_gru_to_chung_weights
+
+
+def _resolve(getter, argument: str, identifier: Any):
+    """Resolves a Keras identifier, naming the constructor argument on failure."""
+    try:
+        return getter(identifier)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"Received an invalid value for argument `{argument}`: "
+            f"{identifier!r}. {error}"
+        ) from None
+
+
+def _check_rate(argument: str, value: Any) -> float:
+    # A rate of 1 would drop everything and divide by zero when rescaling.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        valid = False
+    else:
+        valid = 0.0 <= value < 1.0
+    if not valid:
+        raise ValueError(
+            f"Received an invalid value for argument `{argument}`, expected a "
+            f"float in [0, 1), got {value!r}."
+        )
+    return float(value)
+
+
+@keras.saving.register_keras_serializable(package="keras_gru_cell")
+class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
+    """The gated recurrent unit of Chung et al. (2014), one time step.
+
+    For an input row vector `x_t` and the previous state `h_{t-1}`:
+
+    ```
+    z_t = σ(x_t W_z + h_{t-1} U_z + b_z)                 # update gate
+    r_t = σ(x_t W_r + h_{t-1} U_r + b_r)                 # reset gate
+    h̃_t = tanh(x_t W_h + (r_t ∘ h_{t-1}) U_h + b_h)      # candidate
+    h_t = (1 − z_t) ∘ h_{t-1} + z_t ∘ h̃_t
+    ```
+
+    The update gate `z_t` selects the new candidate and the reset gate is
+    applied before the recurrent product, as in the paper. Keras's
+    `keras.layers.GRU`, PyTorch and Flax let `z_t` keep the old state instead;
+    `keras.layers.GRU(reset_after=False)` computes the same function as this
+    cell once its `z` weights are negated (see `chung_to_keras_gru_weights`).
+
+    The weights have the shapes and block order of
+    `keras.layers.GRUCell(reset_after=False)` and are created in this order:
+    `kernel` `(input_dim, 3 * units)` holding `[W_z | W_r | W_h]`,
+    `recurrent_kernel` `(units, 3 * units)` holding `[U_z | U_r | U_h]`, and
+    `bias` `(3 * units,)` holding `[b_z | b_r | b_h]` when `use_bias=True`.
+
+    The cell processes one step; wrap it in `keras.layers.RNN` to run it over
+    a sequence, with every option `RNN` offers.
+
+    Args:
+        units: Positive integer, dimensionality of the state and the output.
+        activation: Activation of the candidate state. Defaults to `"tanh"`.
+            `None` means linear.
+        recurrent_activation: Activation of the update and reset gates.
+            Defaults to `"sigmoid"`. `None` means linear.
+        use_bias: Boolean, whether the cell uses the bias vector. Defaults to
+            `True`.
+        kernel_initializer: Initializer of `kernel`. Defaults to
+            `"glorot_uniform"`.
+        recurrent_initializer: Initializer of `recurrent_kernel`. Defaults to
+            `"orthogonal"`.
+        bias_initializer: Initializer of `bias`. Defaults to `"zeros"`.
+        kernel_regularizer: Regularizer of `kernel`. Defaults to `None`.
+        recurrent_regularizer: Regularizer of `recurrent_kernel`. Defaults to
+            `None`.
+        bias_regularizer: Regularizer of `bias`. Defaults to `None`.
+        kernel_constraint: Constraint on `kernel`. Defaults to `None`.
+        recurrent_constraint: Constraint on `recurrent_kernel`. Defaults to
+            `None`.
+        bias_constraint: Constraint on `bias`. Defaults to `None`.
+        dropout: Float in `[0, 1)`, the fraction of the input units dropped
+            before the input products. One mask per sequence, held over all
+            time steps and shared by the three gates. Defaults to `0.0`.
+        recurrent_dropout: Float in `[0, 1)`, the fraction of the state units
+            dropped before the recurrent products (not in the carried state).
+            One mask per sequence, held over all time steps. Defaults to `0.0`.
+        seed: Integer, the seed of the dropout masks. Defaults to `None`.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: A 2D tensor `(batch, input_dim)`, the input at one time step.
+        states: The previous state: a `(batch, units)` tensor or a list
+            holding one.
+        training: Python boolean, whether dropout is applied. Set by
+            `keras.layers.RNN` and `model.fit`.
+
+    Returns:
+        A tuple `(output, new_states)`, where `output` is the new state
+        `(batch, units)` and `new_states` has the structure of `states`.
+
+    Raises:
+        ValueError: for a `units` that is not a positive integer, a dropout
+            rate outside `[0, 1)`, an unknown activation, initializer,
+            regularizer or constraint, an input that is not 2D, or an input
+            feature size different from the one the cell was built for.
+
+    Examples:
+
+        >>> inputs = np.random.random((32, 10, 8)).astype("float32")
+        >>> rnn = keras.layers.RNN(ChungGRUCell(4))
+        >>> tuple(rnn(inputs).shape)
+        (32, 4)
+        >>> rnn = keras.layers.RNN(
+        ...     ChungGRUCell(4), return_sequences=True, return_state=True
+        ... )
+        >>> sequence, final_state = rnn(inputs)
+        >>> tuple(sequence.shape), tuple(final_state.shape)
+        ((32, 10, 4), (32, 4))
+
+        A built-in `keras.layers.GRU(reset_after=False)` becomes an exactly
+        equivalent cell with converted weights:
+
+        >>> gru = keras.layers.GRU(4, reset_after=False)
+        >>> expected = gru(inputs)
+        >>> rnn = keras.layers.RNN(ChungGRUCell.from_keras_gru(gru))
+        >>> bool(np.allclose(rnn(inputs), expected, atol=1e-5))
+        True
+
+    References:
+        - [Chung, Gulcehre, Cho & Bengio, 2014. Empirical evaluation of gated
+          recurrent neural networks on sequence modeling](
+          https://arxiv.org/abs/1412.3555)
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: str | Any | None = "tanh",
+        recurrent_activation: str | Any | None = "sigmoid",
+        use_bias: bool = True,
+        kernel_initializer: str | Any = "glorot_uniform",
+        recurrent_initializer: str | Any = "orthogonal",
+        bias_initializer: str | Any = "zeros",
+        kernel_regularizer: str | Any | None = None,
+        recurrent_regularizer: str | Any | None = None,
+        bias_regularizer: str | Any | None = None,
+        kernel_constraint: str | Any | None = None,
+        recurrent_constraint: str | Any | None = None,
+        bias_constraint: str | Any | None = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        try:
+            valid_units = not isinstance(units, bool) and operator.index(units) > 0
+        except TypeError:
+            valid_units = False
+        if not valid_units:
+            raise ValueError(
+                "Received an invalid value for argument `units`, expected a "
+                f"positive integer, got {units!r}."
+            )
+        super().__init__(**kwargs)
+        self.units = operator.index(units)
+        self.activation = _resolve(keras.activations.get, "activation", activation)
+        self.recurrent_activation = _resolve(
+            keras.activations.get, "recurrent_activation", recurrent_activation
+        )
+        self.use_bias = bool(use_bias)
+
+        self.kernel_initializer = _resolve(
+            keras.initializers.get, "kernel_initializer", kernel_initializer
+        )
+        self.recurrent_initializer = _resolve(
+            keras.initializers.get, "recurrent_initializer", recurrent_initializer
+        )
+        self.bias_initializer = _resolve(
+            keras.initializers.get, "bias_initializer", bias_initializer
+        )
+
+        self.kernel_regularizer = _resolve(
+            keras.regularizers.get, "kernel_regularizer", kernel_regularizer
+        )
+        self.recurrent_regularizer = _resolve(
+            keras.regularizers.get, "recurrent_regularizer", recurrent_regularizer
+        )
+        self.bias_regularizer = _resolve(
+            keras.regularizers.get, "bias_regularizer", bias_regularizer
+        )
+
+        self.kernel_constraint = _resolve(
+            keras.constraints.get, "kernel_constraint", kernel_constraint
+        )
+        self.recurrent_constraint = _resolve(
+            keras.constraints.get, "recurrent_constraint", recurrent_constraint
+        )
+        self.bias_constraint = _resolve(
+            keras.constraints.get, "bias_constraint", bias_constraint
+        )
+
+        self.dropout = _check_rate("dropout", dropout)
+        self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        self.seed = seed
+        # Read by DropoutRNNCell when keras.layers.RNN asks for the masks.
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
+
+        self.state_size = self.units
+        self.output_size = self.units
+
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(
+                "ChungGRUCell expects inputs of rank 2, (batch, input_dim), "
+                "one time step (inside keras.layers.RNN the sequence is "
+                f"(batch, time, input_dim)); received input_shape={input_shape}."
+            )
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(
+                "The last dimension of the inputs to ChungGRUCell must be "
+                f"defined; received input_shape={input_shape}."
+            )
+        self.kernel = self.add_weight(
+            shape=(input_dim, 3 * self.units),
+            name="kernel",
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, 3 * self.units),
+            name="recurrent_kernel",
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
+        )
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=(3 * self.units,),
+                name="bias",
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        else:
+            self.bias = None
+
+    def call(self, inputs, states, training=False):
+        h_prev = states[0] if keras.tree.is_nested(states) else states
+        input_dim = self.kernel.shape[0]
+        if len(inputs.shape) != 2 or inputs.shape[-1] not in (None, input_dim):
+            raise ValueError(
+                f"ChungGRUCell was built for inputs of shape (batch, {input_dim}); "
+                f"received inputs of shape {tuple(inputs.shape)}."
+            )
+
+        x, h_rec = inputs, h_prev
+        if training and self.dropout > 0.0:
+            x = x * self.get_dropout_mask(inputs)
+        if training and self.recurrent_dropout > 0.0:
+            h_rec = h_rec * self.get_recurrent_dropout_mask(h_prev)
+
+        projected = ops.matmul(x, self.kernel)
+        if self.use_bias:
+            projected = projected + self.bias
+        x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
+
+        # z and r share one product with [U_z | U_r]; U_h needs r first.
+        zr = ops.matmul(h_rec, self.recurrent_kernel[:, : 2 * self.units])
+        z = self.recurrent_activation(x_z + zr[:, : self.units])
+        r = self.recurrent_activation(x_r + zr[:, self.units :])
+        h_tilde = self.activation(
+            x_h + ops.matmul(r * h_rec, self.recurrent_kernel[:, 2 * self.units :])
+        )
+        h = (1.0 - z) * h_prev + z * h_tilde
+
+        new_states = [h] if keras.tree.is_nested(states) else h
+        return h, new_states
+
+    def get_initial_state(self, batch_size=None):
+        return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype)]
+
+    @classmethod
+    def from_keras_gru(cls, layer: keras.layers.Layer) -> ChungGRUCell:
+        """Creates a cell that computes what a built-in Keras GRU computes.
+
+        Args:
+            layer: A built `keras.layers.GRU` or `keras.layers.GRUCell` with
+                `reset_after=False`.
+
+        Returns:
+            A built `ChungGRUCell` with the layer's configuration (units,
+            activations, initializers, regularizers, constraints, dropout,
+            seed, dtype) and its weights converted with
+            `keras_gru_to_chung_weights`. Wrap it in `keras.layers.RNN` with
+            the GRU's `return_sequences`, `go_backwards` and so on.
+
+        Raises:
+            ValueError: if `layer` is not a GRU or GRU cell, is not built, has
+                `reset_after=True`, or uses a gate activation with no exact
+                mapping.
+        """
+        cell = layer.cell if isinstance(layer, keras.layers.GRU) else layer
+        if not isinstance(cell, keras.layers.GRUCell):
+            raise ValueError(
+                "Expected `layer` to be a keras.layers.GRU or "
+                f"keras.layers.GRUCell; received {type(layer).__name__}."
+            )
+        if cell.reset_after:
+            raise ValueError(
+                "Only a GRU with `reset_after=False` has an exact ChungGRUCell "
+                "equivalent; received a layer with reset_after=True, which "
+                "applies the reset gate after the recurrent product."
+            )
+        if not cell.built:
+            raise ValueError(
+                f"The layer {layer.name!r} has no weights yet: build it (call "
+                "it on data) before converting it."
+            )
+        config = cell.get_config()
+        for key in ("name", "reset_after"):
+            config.pop(key)
+        chung = cls.from_config(config)
+        chung.build((None, cell.kernel.shape[0]))
+        chung.set_weights(
+            keras_gru_to_chung_weights(cell.get_weights(), cell.recurrent_activation)
+        )
+        return chung
+
+    def get_config(self) -> dict[str, Any]:
+        serialize = keras.saving.serialize_keras_object
+        config = {
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation),
+            "recurrent_activation": keras.activations.serialize(
+                self.recurrent_activation
+            ),
+            "use_bias": self.use_bias,
+            "kernel_initializer": serialize(self.kernel_initializer),
+            "recurrent_initializer": serialize(self.recurrent_initializer),
+            "bias_initializer": serialize(self.bias_initializer),
+            "kernel_regularizer": serialize(self.kernel_regularizer),
+            "recurrent_regularizer": serialize(self.recurrent_regularizer),
+            "bias_regularizer": serialize(self.bias_regularizer),
+            "kernel_constraint": serialize(self.kernel_constraint),
+            "recurrent_constraint": serialize(self.recurrent_constraint),
+            "bias_constraint": serialize(self.bias_constraint),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+        }
+        return {**super().get_config(), **config}
