@@ -4,6 +4,8 @@ import os
 
 # Keep TensorFlow's C++ start-up chatter out of test output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# float64 tests need 64-bit types, which JAX disables by default.
+os.environ.setdefault("JAX_ENABLE_X64", "1")
 
 import keras
 import numpy as np

@@ -129,9 +129,10 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
         equivalent cell with converted weights:
 
         >>> gru = keras.layers.GRU(4, reset_after=False)
-        >>> expected = gru(inputs)
+        >>> expected = keras.ops.convert_to_numpy(gru(inputs))
         >>> rnn = keras.layers.RNN(ChungGRUCell.from_keras_gru(gru))
-        >>> bool(np.allclose(rnn(inputs), expected, atol=1e-5))
+        >>> actual = keras.ops.convert_to_numpy(rnn(inputs))
+        >>> bool(np.allclose(actual, expected, atol=1e-5))
         True
 
     References:

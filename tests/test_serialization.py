@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from keras_gru_cell import ChungGRUCell
+from tests.asserts import assert_array_equal
 
 INPUT_DIM = 3
 
@@ -105,7 +106,7 @@ def test_saved_model_reloads_in_process_with_safe_mode(tmp_path, inputs):
 
         restored = keras.models.load_model(path, safe_mode=True)
 
-        np.testing.assert_array_equal(
+        assert_array_equal(
             restored.predict(inputs, verbose=0), model.predict(inputs, verbose=0)
         )
 
@@ -145,7 +146,7 @@ def test_saved_models_reload_in_a_fresh_process_without_custom_objects(
     )
 
     for name, prediction in expected.items():
-        np.testing.assert_array_equal(np.load(tmp_path / f"{name}.out.npy"), prediction)
+        assert_array_equal(np.load(tmp_path / f"{name}.out.npy"), prediction)
 
 
 def test_weights_only_save_and_load(tmp_path, inputs):
@@ -156,6 +157,6 @@ def test_weights_only_save_and_load(tmp_path, inputs):
 
     target.load_weights(path)
 
-    np.testing.assert_array_equal(
+    assert_array_equal(
         target.predict(inputs, verbose=0), source.predict(inputs, verbose=0)
     )

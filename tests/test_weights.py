@@ -7,6 +7,9 @@ import pytest
 from keras_gru_cell import ChungGRUCell
 from keras_gru_cell import chung_to_keras_gru_weights
 from keras_gru_cell import keras_gru_to_chung_weights
+from tests.asserts import FLOAT64_ATOL
+from tests.asserts import assert_allclose
+from tests.asserts import assert_array_equal
 from tests.gradients import input_and_weight_gradients
 from tests.numpy_reference import keras_gru_step
 from tests.numpy_reference import run_sequence
@@ -53,7 +56,7 @@ def test_reference_keras_convention_matches_builtin_gru(rng):
     gru.set_weights(weights)
 
     expected = run_sequence(x, *weights, step=keras_gru_step)[1]
-    np.testing.assert_allclose(gru(x), expected, atol=1e-12)
+    assert_allclose(gru(x), expected, atol=FLOAT64_ATOL)
 
 
 @pytest.mark.parametrize("use_bias", [True, False])
@@ -74,15 +77,15 @@ def test_converted_builtin_gru_gives_same_outputs_and_states(
         builtin(x),
     )
 
-    np.testing.assert_allclose(chung_sequence, builtin_sequence, atol=1e-12)
-    np.testing.assert_allclose(chung_state, builtin_state, atol=1e-12)
+    assert_allclose(chung_sequence, builtin_sequence, atol=FLOAT64_ATOL)
+    assert_allclose(chung_state, builtin_state, atol=FLOAT64_ATOL)
 
 
 def test_converted_builtin_gru_gives_same_float32_outputs(rng):
     chung, builtin = twin_layers(random_weights(rng, dtype="float32"), "float32")
     x = rng.normal(size=(BATCH, TIME, INPUT_DIM)).astype("float32")
 
-    np.testing.assert_allclose(chung(x), builtin(x), atol=1e-5)
+    assert_allclose(chung(x), builtin(x), atol=1e-5)
 
 
 def test_converted_builtin_gru_gives_same_gradients(rng):
@@ -93,12 +96,12 @@ def test_converted_builtin_gru_gives_same_gradients(rng):
     chung_dx, chung_dw = input_and_weight_gradients(chung, x, probe)
     builtin_dx, builtin_dw = input_and_weight_gradients(builtin, x, probe)
 
-    np.testing.assert_allclose(chung_dx, builtin_dx, atol=1e-12)
+    assert_allclose(chung_dx, builtin_dx, atol=FLOAT64_ATOL)
     # The chain rule through the negated z block negates its gradient too.
     for chung_grad, mapped in zip(
         chung_dw, keras_gru_to_chung_weights(builtin_dw), strict=True
     ):
-        np.testing.assert_allclose(chung_grad, mapped, atol=1e-12)
+        assert_allclose(chung_grad, mapped, atol=FLOAT64_ATOL)
 
 
 def addition_like_model(recurrent_layer, dtype):
@@ -137,15 +140,15 @@ def test_fit_from_mapped_weights_follows_the_same_trajectory(rng, direction):
         history = model.fit(x, y, batch_size=16, epochs=4, shuffle=False, verbose=0)
         histories.append(history.history["loss"])
 
-    np.testing.assert_allclose(histories[0], histories[1], rtol=1e-9)
+    assert_allclose(histories[0], histories[1], atol=0.0, rtol=FLOAT64_ATOL)
     assert histories[0][-1] < histories[0][0]
     mapped_back = keras_gru_to_chung_weights(builtin.layers[1].get_weights())
     for trained, mapped in zip(chung.layers[1].get_weights(), mapped_back, strict=True):
-        np.testing.assert_allclose(trained, mapped, atol=1e-9)
+        assert_allclose(trained, mapped, atol=FLOAT64_ATOL)
     for trained, other in zip(
         chung.layers[2].get_weights(), builtin.layers[2].get_weights(), strict=True
     ):
-        np.testing.assert_allclose(trained, other, atol=1e-9)
+        assert_allclose(trained, other, atol=FLOAT64_ATOL)
 
 
 def test_conversion_is_its_own_inverse(rng):
@@ -154,7 +157,7 @@ def test_conversion_is_its_own_inverse(rng):
     round_trip = keras_gru_to_chung_weights(chung_to_keras_gru_weights(weights))
 
     for original, restored in zip(weights, round_trip, strict=True):
-        np.testing.assert_array_equal(original, restored)
+        assert_array_equal(original, restored)
 
 
 def test_conversion_negates_only_the_update_gate_block(rng):
@@ -163,8 +166,8 @@ def test_conversion_negates_only_the_update_gate_block(rng):
     converted = chung_to_keras_gru_weights([kernel, recurrent_kernel, bias])
 
     for original, new in zip([kernel, recurrent_kernel, bias], converted, strict=True):
-        np.testing.assert_array_equal(new[..., :UNITS], -original[..., :UNITS])
-        np.testing.assert_array_equal(new[..., UNITS:], original[..., UNITS:])
+        assert_array_equal(new[..., :UNITS], -original[..., :UNITS])
+        assert_array_equal(new[..., UNITS:], original[..., UNITS:])
 
 
 def test_conversion_accepts_keras_variables(rng):
@@ -173,7 +176,7 @@ def test_conversion_accepts_keras_variables(rng):
     converted = chung_to_keras_gru_weights(chung.weights)
 
     for new, expected in zip(converted, builtin.get_weights(), strict=True):
-        np.testing.assert_array_equal(new, expected)
+        assert_array_equal(new, expected)
 
 
 def test_reset_after_weights_are_refused_naming_reset_after():
@@ -244,7 +247,7 @@ def test_from_keras_gru_builds_an_equivalent_cell(rng, source):
 
     assert (cell.units, cell.dropout, cell.seed) == (UNITS, 0.25, 3)
     rnn = keras.layers.RNN(cell, return_sequences=True)
-    np.testing.assert_allclose(rnn(x), expected, atol=1e-5)
+    assert_allclose(rnn(x), expected, atol=1e-5)
 
 
 def test_from_keras_gru_refuses_reset_after_true():
