@@ -97,6 +97,10 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
 
     Call arguments:
         inputs: A 2D tensor `(batch, input_dim)`, the input at one time step.
+            Integer and boolean inputs are cast to the compute dtype. NaN and
+            infinite values are not checked: a NaN propagates through the
+            rest of its sequence, an infinity saturates the gates or, where
+            two meet as inf − inf, becomes NaN.
         states: The previous state: a `(batch, units)` tensor or a list
             holding one.
         training: Python boolean, whether dropout is applied. Set by
@@ -265,6 +269,9 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
             )
 
         x, h_rec = inputs, h_prev
+        if not keras.backend.is_float_dtype(x.dtype):
+            # Bits and token-like integer or boolean inputs are valid data.
+            x = ops.cast(x, self.compute_dtype)
         if training and self.dropout > 0.0:
             x = x * self.get_dropout_mask(inputs)
         if training and self.recurrent_dropout > 0.0:
