@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -117,7 +118,6 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
             feature size different from the one the cell was built for.
 
     Examples:
-
         >>> inputs = np.random.random((32, 10, 8)).astype("float32")
         >>> rnn = keras.layers.RNN(ChungGRUCell(4))
         >>> tuple(rnn(inputs).shape)
@@ -148,18 +148,18 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
     def __init__(
         self,
         units: int,
-        activation: str | Any | None = "tanh",
-        recurrent_activation: str | Any | None = "sigmoid",
+        activation: str | Callable | None = "tanh",
+        recurrent_activation: str | Callable | None = "sigmoid",
         use_bias: bool = True,
-        kernel_initializer: str | Any = "glorot_uniform",
-        recurrent_initializer: str | Any = "orthogonal",
-        bias_initializer: str | Any = "zeros",
-        kernel_regularizer: str | Any | None = None,
-        recurrent_regularizer: str | Any | None = None,
-        bias_regularizer: str | Any | None = None,
-        kernel_constraint: str | Any | None = None,
-        recurrent_constraint: str | Any | None = None,
-        bias_constraint: str | Any | None = None,
+        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
+        recurrent_initializer: str | keras.initializers.Initializer = "orthogonal",
+        bias_initializer: str | keras.initializers.Initializer = "zeros",
+        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
+        recurrent_regularizer: str | keras.regularizers.Regularizer | None = None,
+        bias_regularizer: str | keras.regularizers.Regularizer | None = None,
+        kernel_constraint: str | keras.constraints.Constraint | None = None,
+        recurrent_constraint: str | keras.constraints.Constraint | None = None,
+        bias_constraint: str | keras.constraints.Constraint | None = None,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         seed: int | None = None,

@@ -46,7 +46,6 @@ def chung_to_keras_gru_weights(
             mapping.
 
     Examples:
-
         >>> from keras_gru_cell import ChungGRUCell
         >>> inputs = np.random.random((2, 5, 3)).astype("float32")
         >>> chung = keras.layers.RNN(ChungGRUCell(4))
@@ -85,7 +84,6 @@ def keras_gru_to_chung_weights(
             if `recurrent_activation` has no exact mapping.
 
     Examples:
-
         >>> builtin = keras.layers.GRU(4, reset_after=False)
         >>> _ = builtin(np.zeros((1, 2, 3), "float32"))
         >>> [w.shape for w in keras_gru_to_chung_weights(builtin.get_weights())]

@@ -1,0 +1,505 @@
+"""Training and inference throughput of ChungGRU against the other GRUs.
+
+Measures, side by side in one run on the current Keras backend, `ChungGRU`,
+`RNN(ChungGRUCell)`, `keras.layers.GRU(reset_after=False)` and
+`keras.layers.GRU()`, each compiled with the Keras default and with
+`jit_compile=True`, and `torch.nn.GRU` when PyTorch is installed. Each model is
+the recurrent layer and a `Dense(1)` head trained with Adam on mean squared
+error. Throughput is the median over timed repetitions after a warm-up
+repetition; peak memory is measured in a fresh subprocess per layer. The
+machine is shared and noisy, so read the ratios to `ChungGRU` of one run, not
+absolute numbers across runs.
+
+Usage:
+
+    KERAS_BACKEND=jax python benchmarks/recurrent_throughput.py
+    python benchmarks/recurrent_throughput.py --shapes large --repeats 3
+
+Writes `benchmarks/results/recurrent_throughput_<backend>.json` and `.png`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras
+import numpy as np
+
+from keras_gru_cell.chung_gru import ChungGRU
+from keras_gru_cell.chung_gru_cell import ChungGRUCell
+
+SHAPES = {
+    "tutorial": {"batch": 100, "time": 5, "features": 2, "units": 16},
+    "large": {"batch": 64, "time": 100, "features": 32, "units": 256},
+    "long": {"batch": 16, "time": 1000, "features": 8, "units": 64},
+}
+TINY_SHAPE = {"batch": 4, "time": 3, "features": 2, "units": 4}
+LAYERS = {
+    "ChungGRU": lambda units: ChungGRU(units),
+    "RNN(ChungGRUCell)": lambda units: keras.layers.RNN(ChungGRUCell(units)),
+    "GRU(reset_after=False)": lambda units: keras.layers.GRU(units, reset_after=False),
+    "GRU()": lambda units: keras.layers.GRU(units),
+}
+TORCH_GRU = "torch.nn.GRU"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def forward_flops(shape: dict) -> float:
+    """Multiply-adds of one forward pass over a batch, counted as 2 FLOPs."""
+    gates = 3 * shape["units"]
+    per_step = 2 * shape["batch"] * gates * (shape["features"] + shape["units"])
+    return shape["time"] * per_step
+
+
+def gemm_peak_flops(size: int = 1024, repeats: int = 5) -> float:
+    """Best float32 GEMM rate of this machine, in FLOP/s, through NumPy's BLAS."""
+    a = np.random.default_rng(0).random((size, size), dtype=np.float32)
+    a @ a
+    best = min(_timed(lambda: a @ a) for _ in range(repeats))
+    return 2 * size**3 / best
+
+
+def _timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def _data(shape: dict, batches: int):
+    rng = np.random.default_rng(0)
+    size = shape["batch"] * batches
+    x = rng.normal(size=(size, shape["time"], shape["features"])).astype("float32")
+    y = rng.normal(size=(size, 1)).astype("float32")
+    return x, y
+
+
+def _keras_model(layer_name: str, jit_compile, shape: dict) -> keras.Model:
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((shape["time"], shape["features"])),
+            LAYERS[layer_name](shape["units"]),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse", jit_compile=jit_compile)
+    return model
+
+
+def _repeat(function, repeats: int, max_seconds: float) -> list[float]:
+    """Runs `function` once to warm up, then times up to `repeats` runs."""
+    function()
+    times, budget_start = [], time.perf_counter()
+    while len(times) < repeats:
+        times.append(_timed(function))
+        if len(times) >= 2 and time.perf_counter() - budget_start > max_seconds:
+            break
+    return times
+
+
+def measure_keras(entries, shape, batches, repeats, max_seconds):
+    """Training and inference sequences/s of each `(layer_name, jit_compile)`.
+
+    The models take turns, one timed epoch each per round, so that the load
+    of a shared machine falls on all of them alike.
+    """
+    x, y = _data(shape, batches)
+    batch = shape["batch"]
+    runs = {}
+    for entry in entries:
+        model = _keras_model(*entry, shape=shape)
+        runs[entry] = {
+            "train": lambda m=model: m.fit(x, y, batch_size=batch, epochs=1, verbose=0),
+            "infer": lambda m=model: m.predict(x, batch_size=batch, verbose=0),
+        }
+        for run in runs[entry].values():
+            run()
+    times = {entry: {"train": [], "infer": []} for entry in entries}
+    start = time.perf_counter()
+    for round_index in range(repeats):
+        for entry in entries:
+            for kind, run in runs[entry].items():
+                times[entry][kind].append(_timed(run))
+        elapsed = time.perf_counter() - start
+        if round_index >= 1 and elapsed > max_seconds * len(entries):
+            break
+    return {
+        entry: tuple(len(x) / statistics.median(times[entry][k]) for k in runs[entry])
+        for entry in entries
+    }
+
+
+def measure_torch(shape, batches, repeats, max_seconds):
+    import torch
+
+    torch.manual_seed(0)
+    x, y = (torch.from_numpy(a) for a in _data(shape, batches))
+    gru = torch.nn.GRU(shape["features"], shape["units"], batch_first=True)
+    head = torch.nn.Linear(shape["units"], 1)
+    parameters = [*gru.parameters(), *head.parameters()]
+    optimizer = torch.optim.Adam(parameters)
+    batch = shape["batch"]
+
+    def forward(inputs):
+        _, h = gru(inputs)
+        return head(h[0])
+
+    def train_epoch():
+        for start in range(0, len(x), batch):
+            optimizer.zero_grad()
+            loss = torch.nn.functional.mse_loss(
+                forward(x[start : start + batch]), y[start : start + batch]
+            )
+            loss.backward()
+            optimizer.step()
+
+    def infer_epoch():
+        with torch.no_grad():
+            for start in range(0, len(x), batch):
+                forward(x[start : start + batch])
+
+    train = _repeat(train_epoch, repeats, max_seconds)
+    infer = _repeat(infer_epoch, repeats, max_seconds)
+    return len(x) / statistics.median(train), len(x) / statistics.median(infer)
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize()
+
+
+def peak_memory_probe(layer_name: str, shape: dict, batches: int) -> int:
+    """Peak resident memory added by training, in bytes, in this process.
+
+    Measured from the resident size after the model is built and compiled to
+    the high-water mark after a few epochs; run it in a fresh process.
+    """
+    x, y = _data(shape, batches)
+    if layer_name == TORCH_GRU:
+        before = _rss_bytes()
+        measure_torch(shape, batches, repeats=1, max_seconds=0)
+    else:
+        model = _keras_model(layer_name, "auto", shape)
+        before = _rss_bytes()
+        model.fit(x, y, batch_size=shape["batch"], epochs=2, verbose=0)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+
+
+def _probe(*flags: str, shape: dict, batches: int, backend=None) -> list[str] | None:
+    """Runs this script with `flags` in a fresh process; its last output line."""
+    env = {**os.environ, "KERAS_BACKEND": backend or keras.backend.backend()}
+    command = [
+        sys.executable,
+        __file__,
+        *flags,
+        "--shape-json",
+        json.dumps(shape),
+        "--batches",
+        str(batches),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        print(f"  probe {flags} failed: {done.stderr[-500:]}")
+        return None
+    return lines[-1].split()
+
+
+def measure_peak_memory(layer_name: str, shape: dict, batches: int) -> int | None:
+    words = _probe("--memory-probe", layer_name, shape=shape, batches=batches)
+    return None if words is None else int(words[0])
+
+
+def measure_torch_in_subprocess(shape, batches, repeats, max_seconds):
+    """`measure_torch` away from the Keras backend's thread pools.
+
+    Two runtimes' worker threads in one process contend for the two cores
+    and slow PyTorch down by an order of magnitude.
+    """
+    words = _probe(
+        "--torch-probe",
+        "--repeats",
+        str(repeats),
+        "--max-seconds",
+        str(max_seconds),
+        shape=shape,
+        batches=batches,
+        backend="torch",
+    )
+    return (float("nan"), float("nan")) if words is None else tuple(map(float, words))
+
+
+def _torch_version() -> str | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.__version__
+
+
+def _backend_version(backend: str) -> str:
+    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend]
+    return __import__(module).__version__
+
+
+def environment() -> dict:
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            names = [line for line in cpuinfo if line.startswith("model name")]
+        cpu = names[0].split(":", 1)[1].strip()
+    except (OSError, IndexError):
+        pass
+    backend = keras.backend.backend()
+    return {
+        "machine": {
+            "cpu": cpu,
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "versions": {
+            "python": platform.python_version(),
+            "keras": keras.__version__,
+            "backend": backend,
+            backend: _backend_version(backend),
+            "numpy": np.__version__,
+            "torch": _torch_version(),
+        },
+    }
+
+
+def compile_modes(backend: str) -> list[str]:
+    """`"auto"` is Keras's default; it already means XLA on JAX."""
+    if backend == "jax":
+        return ["auto"]
+    if backend == "torch":
+        # jit_compile=True is torch.compile, which takes minutes on a Python
+        # time loop of a thousand steps.
+        return ["auto"]
+    return ["auto", True]
+
+
+def run_benchmark(args) -> dict:
+    backend = keras.backend.backend()
+    shapes = {"tiny": TINY_SHAPE} if args.tiny else {s: SHAPES[s] for s in args.shapes}
+    peak = gemm_peak_flops(256 if args.tiny else 1024)
+    results = []
+    for shape_name, shape in shapes.items():
+        print(f"\n{shape_name}: {shape}", flush=True)
+        entries = [
+            (name, mode) for name in args.layers for mode in compile_modes(backend)
+        ]
+        throughput = measure_keras(
+            entries, shape, args.batches, args.repeats, args.max_seconds
+        )
+        if _torch_version() is not None and not args.no_torch:
+            entries.append((TORCH_GRU, None))
+            throughput[entries[-1]] = measure_torch_in_subprocess(
+                shape, args.batches, args.repeats, args.max_seconds
+            )
+        for layer_name, mode in entries:
+            train, infer = throughput[layer_name, mode]
+            memory = None
+            if args.memory and mode in ("auto", None):
+                memory = measure_peak_memory(layer_name, shape, args.batches)
+            flops = forward_flops(shape) / shape["batch"]
+            results.append(
+                {
+                    "shape": shape_name,
+                    **shape,
+                    "layer": layer_name,
+                    "jit_compile": {"auto": "default", True: "True"}.get(mode, "n/a"),
+                    "train_seq_per_s": train,
+                    "infer_seq_per_s": infer,
+                    "train_fraction_of_gemm_peak": 3 * flops * train / peak,
+                    "infer_fraction_of_gemm_peak": flops * infer / peak,
+                    "peak_memory_mb": None if memory is None else memory / 2**20,
+                }
+            )
+            print(
+                f"  {layer_name:24} jit={mode!s:5} train {train:9.1f}/s  "
+                f"infer {infer:9.1f}/s",
+                flush=True,
+            )
+    return {
+        **environment(),
+        "settings": {
+            "batches_per_repetition": args.batches,
+            "repetitions": args.repeats,
+            "statistic": "median sequences/s after one warm-up repetition",
+            "gemm_peak_gflops": peak / 1e9,
+            "flops_per_training_step": "3x forward (forward, input and weight "
+            "gradients)",
+            "command": " ".join([f"KERAS_BACKEND={backend}", "python", *sys.argv]),
+        },
+        "results": results,
+    }
+
+
+def add_ratios(report: dict) -> None:
+    """Each result's throughput relative to default-compiled ChungGRU."""
+    for row in report["results"]:
+        reference = next(
+            r
+            for r in report["results"]
+            if r["shape"] == row["shape"]
+            and r["layer"] == "ChungGRU"
+            and r["jit_compile"] == "default"
+        )
+        for kind in ("train", "infer"):
+            row[f"{kind}_ratio_to_chung_gru"] = (
+                row[f"{kind}_seq_per_s"] / reference[f"{kind}_seq_per_s"]
+            )
+
+
+def format_table(report: dict) -> str:
+    header = (
+        "| shape | layer | jit_compile | train seq/s | × ChungGRU | % peak "
+        "| infer seq/s | × ChungGRU | % peak | peak MB |"
+    )
+    lines = [header, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in report["results"]:
+        memory = row["peak_memory_mb"]
+        lines.append(
+            f"| {row['shape']} | {row['layer']} | {row['jit_compile']} "
+            f"| {row['train_seq_per_s']:,.0f} | {row['train_ratio_to_chung_gru']:.2f} "
+            f"| {100 * row['train_fraction_of_gemm_peak']:.1f} "
+            f"| {row['infer_seq_per_s']:,.0f} | {row['infer_ratio_to_chung_gru']:.2f} "
+            f"| {100 * row['infer_fraction_of_gemm_peak']:.1f} "
+            f"| {'—' if memory is None else f'{memory:,.0f}'} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shapes = list(dict.fromkeys(r["shape"] for r in report["results"]))
+    labels = list(
+        dict.fromkeys(
+            f"{r['layer']}" + (" jit" if r["jit_compile"] == "True" else "")
+            for r in report["results"]
+        )
+    )
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    width = 0.8 / len(labels)
+    for axis, kind in zip(axes, ("train", "infer"), strict=True):
+        for index, label in enumerate(labels):
+            values = []
+            for shape in shapes:
+                match = [
+                    r[f"{kind}_ratio_to_chung_gru"]
+                    for r in report["results"]
+                    if r["shape"] == shape
+                    and f"{r['layer']}" + (" jit" if r["jit_compile"] == "True" else "")
+                    == label
+                ]
+                values.append(match[0] if match else float("nan"))
+            positions = np.arange(len(shapes)) + (index - len(labels) / 2 + 0.5) * width
+            axis.bar(positions, values, width, label=label)
+        axis.axhline(1.0, color="black", linewidth=0.8)
+        axis.set_xticks(np.arange(len(shapes)), shapes)
+        axis.set_yscale("log")
+        axis.set_title(
+            f"{'training' if kind == 'train' else 'inference'} throughput "
+            "relative to ChungGRU"
+        )
+    axes[0].set_ylabel("sequences/s ÷ ChungGRU's (higher is faster)")
+    axes[1].legend(fontsize=8)
+    versions = report["versions"]
+    figure.suptitle(
+        f"Keras {versions['keras']}, {versions['backend']} backend, "
+        f"{report['machine']['cores']}-core {report['machine']['cpu']}"
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--shapes", nargs="+", choices=sorted(SHAPES), default=list(SHAPES)
+    )
+    parser.add_argument(
+        "--layers", nargs="+", choices=list(LAYERS), default=list(LAYERS)
+    )
+    parser.add_argument(
+        "--batches",
+        type=int,
+        default=8,
+        help="batches per timed repetition (default 8)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="timed repetitions per measurement (default 5)",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=20.0,
+        help="stop repeating a measurement after this long, "
+        "once two repetitions are in (default 20)",
+    )
+    parser.add_argument(
+        "--no-memory",
+        dest="memory",
+        action="store_false",
+        help="skip the peak memory subprocesses",
+    )
+    parser.add_argument(
+        "--no-torch",
+        action="store_true",
+        help="skip torch.nn.GRU even when PyTorch is installed",
+    )
+    parser.add_argument(
+        "--tiny", action="store_true", help="one tiny shape, for a smoke test"
+    )
+    parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
+    parser.add_argument("--torch-probe", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--shape-json", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> dict | None:
+    args = parse_args(argv)
+    if args.memory_probe:
+        shape = json.loads(args.shape_json)
+        print(peak_memory_probe(args.memory_probe, shape, args.batches))
+        return None
+    if args.torch_probe:
+        shape = json.loads(args.shape_json)
+        print(*measure_torch(shape, args.batches, args.repeats, args.max_seconds))
+        return None
+    report = run_benchmark(args)
+    add_ratios(report)
+    table = format_table(report)
+    print("\n" + table)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    stem = args.output_dir / f"recurrent_throughput_{keras.backend.backend()}"
+    report["table"] = table
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    plot(report, stem.with_suffix(".png"))
+    print(f"\nwrote {stem}.json and {stem}.png")
+    return report
+
+
+if __name__ == "__main__":
+    main()

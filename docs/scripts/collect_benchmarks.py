@@ -1,0 +1,144 @@
+"""Turns the benchmark scripts' JSON and PNG files into the Benchmarks page's content.
+
+`benchmarks/recurrent_throughput.py` writes
+`benchmarks/results/recurrent_throughput_<backend>.json` and `.png` on each
+backend it runs on. This script copies each chart to
+docs/assets/benchmarks/ and writes docs/snippets/benchmarks.md: per backend,
+the machine, the versions and the command of the run, the chart, a summary
+against the speed targets, and the full table; docs/benchmarks.md includes it.
+Nothing here is measured: every number comes from the JSON files.
+
+Run from the repository root after the benchmarks:
+
+    python docs/scripts/collect_benchmarks.py
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "benchmarks" / "results"
+ASSETS = ROOT / "docs" / "assets" / "benchmarks"
+SNIPPET = ROOT / "docs" / "snippets" / "benchmarks.md"
+BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+BUILTIN_LAYERS = {"GRU(reset_after=False)", "GRU()"}
+TORCH_GRU = "torch.nn.GRU"
+NO_RESULTS = """!!! info "No results yet"
+    Run `python benchmarks/recurrent_throughput.py` (with `KERAS_BACKEND` set
+    to each backend), then `python docs/scripts/collect_benchmarks.py`: the
+    tables and charts of each backend appear here.
+"""
+
+
+def _best(rows, kind, layers):
+    candidates = [r for r in rows if r["layer"] in layers]
+    return max(candidates, key=lambda r: r[f"{kind}_seq_per_s"], default=None)
+
+
+def summary_table(report: dict) -> str:
+    """Where default-compiled ChungGRU stands against the targets, per shape."""
+    lines = [
+        "| shape | ChungGRU train seq/s | ÷ fastest built-in Keras GRU "
+        "| ÷ torch.nn.GRU train | ÷ torch.nn.GRU infer "
+        "| peak MB: ChungGRU / built-in GRU |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    shapes = dict.fromkeys(r["shape"] for r in report["results"])
+    for shape in shapes:
+        rows = [r for r in report["results"] if r["shape"] == shape]
+        chung = next(
+            r
+            for r in rows
+            if r["layer"] == "ChungGRU" and r["jit_compile"] == "default"
+        )
+        builtin = _best(rows, "train", BUILTIN_LAYERS)
+        torch_rows = [r for r in rows if r["layer"] == TORCH_GRU]
+        torch = torch_rows[0] if torch_rows else None
+
+        def ratio(row, kind, chung=chung):
+            if row is None:
+                return "—"
+            return f"{chung[f'{kind}_seq_per_s'] / row[f'{kind}_seq_per_s']:.2f}×"
+
+        memories = [
+            r["peak_memory_mb"]
+            for r in rows
+            if r["layer"] in BUILTIN_LAYERS and r["peak_memory_mb"] is not None
+        ]
+        memory = (
+            "—"
+            if chung["peak_memory_mb"] is None or not memories
+            else f"{chung['peak_memory_mb']:,.0f} / {min(memories):,.0f}"
+        )
+        builtin_name = (
+            "—"
+            if builtin is None
+            else f"{ratio(builtin, 'train')} ({builtin['layer']}, "
+            f"jit_compile={builtin['jit_compile']})"
+        )
+        lines.append(
+            f"| {shape} | {chung['train_seq_per_s']:,.0f} | {builtin_name} "
+            f"| {ratio(torch, 'train')} | {ratio(torch, 'infer')} | {memory} |"
+        )
+    return "\n".join(lines)
+
+
+def backend_section(report: dict, chart: str) -> str:
+    versions = report["versions"]
+    backend = versions["backend"]
+    machine = report["machine"]
+    settings = report["settings"]
+    version_text = ", ".join(
+        f"{name} {version}"
+        for name, version in versions.items()
+        if name != "backend" and version
+    )
+    return "\n".join(
+        [
+            f"## {BACKEND_NAMES.get(backend, backend)} backend",
+            "",
+            f"Measured with `{settings['command']}` on a {machine['cores']}-core "
+            f"{machine['cpu']} ({machine['platform']}); {version_text}. "
+            f"Statistic: {settings['statistic']}, "
+            f"{settings['batches_per_repetition']} batches per repetition. "
+            f"Measured float32 GEMM peak: "
+            f"{settings['gemm_peak_gflops']:,.0f} GFLOP/s.",
+            "",
+            f"![Throughput relative to ChungGRU on the {backend} backend]({chart})",
+            "",
+            "Default-compiled `ChungGRU` against the targets (above 1× means "
+            "`ChungGRU` is faster):",
+            "",
+            summary_table(report),
+            "",
+            f'??? note "All measurements, {BACKEND_NAMES.get(backend, backend)}"',
+            "",
+            *(f"    {line}" for line in report["table"].splitlines()),
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    reports = sorted(RESULTS.glob("recurrent_throughput_*.json"))
+    # Charts of runs whose JSON is gone must not linger on the page.
+    shutil.rmtree(ASSETS, ignore_errors=True)
+    ASSETS.mkdir(parents=True)
+    SNIPPET.parent.mkdir(parents=True, exist_ok=True)
+    sections = []
+    for path in reports:
+        report = json.loads(path.read_text())
+        chart = path.with_suffix(".png")
+        shutil.copyfile(chart, ASSETS / chart.name)
+        sections.append(backend_section(report, f"assets/benchmarks/{chart.name}"))
+    if not sections:
+        sections.append(NO_RESULTS)
+    SNIPPET.write_text("\n".join(sections))
+    print(f"wrote {SNIPPET.relative_to(ROOT)} from {len(reports)} result files")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""`ChungGRU`: the paper's GRU over whole sequences, with a fused time loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+from keras_gru_cell import _fused_loop
+from keras_gru_cell.chung_gru_cell import ChungGRUCell
+
+
+def _cell_attribute(name: str) -> property:
+    return property(
+        lambda self: getattr(self.cell, name),
+        doc=f"The `{name}` of the layer's `ChungGRUCell`.",
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_gru_cell")
+class ChungGRU(keras.layers.RNN):
+    """The gated recurrent unit of Chung et al. (2014) over whole sequences.
+
+    Computes exactly what `keras.layers.RNN(ChungGRUCell(...))` computes, the
+    paper's update `h_t = (1 − z_t) ∘ h_{t-1} + z_t ∘ h̃_t` with the reset gate
+    applied before the recurrent product, with the same weights, but with its
+    own time loop: the input products of all time steps are one matmul before
+    the loop, each step holds only the two recurrent products and elementwise
+    math, the loop is each backend's best (`lax.scan` on JAX, an XLA-compiled
+    `while` loop on TensorFlow even when the model is not compiled with XLA,
+    a plain PyTorch loop on PyTorch), and a hand-written backward pass collects
+    the recurrent-kernel gradient as two large matmuls after the loop rather
+    than one small matmul per step.
+
+    The layer holds a `ChungGRUCell` as `cell`; its weights `kernel`
+    `(input_dim, 3 * units)`, `recurrent_kernel` `(units, 3 * units)` and
+    `bias` `(3 * units,)` (blocks `[z | r | h]`) move to and from
+    `RNN(ChungGRUCell(...))` with `get_weights`/`set_weights`.
+
+    Masking, `go_backwards`, `stateful`, `initial_state`, dropout and recurrent
+    dropout all run in the fused loop, with the cell's own dropout masks.
+    Activations other than the default `"tanh"` and `"sigmoid"` run the same
+    loop but are differentiated by the backend's autodiff, which is slower to
+    train. `unroll` is accepted for compatibility with `keras.layers.GRU` and
+    has no effect. Gradients are first order only.
+
+    Args:
+        units: Positive integer, dimensionality of the state and the output.
+        activation: Activation of the candidate state. Defaults to `"tanh"`.
+        recurrent_activation: Activation of the update and reset gates.
+            Defaults to `"sigmoid"`.
+        use_bias: Boolean, whether the layer uses the bias vector. Defaults to
+            `True`.
+        kernel_initializer: Initializer of `kernel`. Defaults to
+            `"glorot_uniform"`.
+        recurrent_initializer: Initializer of `recurrent_kernel`. Defaults to
+            `"orthogonal"`.
+        bias_initializer: Initializer of `bias`. Defaults to `"zeros"`.
+        kernel_regularizer: Regularizer of `kernel`. Defaults to `None`.
+        recurrent_regularizer: Regularizer of `recurrent_kernel`. Defaults to
+            `None`.
+        bias_regularizer: Regularizer of `bias`. Defaults to `None`.
+        kernel_constraint: Constraint on `kernel`. Defaults to `None`.
+        recurrent_constraint: Constraint on `recurrent_kernel`. Defaults to
+            `None`.
+        bias_constraint: Constraint on `bias`. Defaults to `None`.
+        dropout: Float in `[0, 1)`, the fraction of the input units dropped,
+            one mask per sequence held over all time steps. Defaults to `0.0`.
+        recurrent_dropout: Float in `[0, 1)`, the fraction of the state units
+            dropped before the recurrent products, one mask per sequence.
+            Defaults to `0.0`.
+        seed: Integer, the seed of the dropout masks. Defaults to `None`.
+        return_sequences: Boolean, whether to return the output of every step
+            rather than the last one. Defaults to `False`.
+        return_state: Boolean, whether to return the final state after the
+            output. Defaults to `False`.
+        go_backwards: Boolean, whether to read the sequence in reverse; the
+            returned sequence is then in reverse order too. Defaults to
+            `False`.
+        stateful: Boolean, whether the final state of each batch is the
+            initial state of the next. Defaults to `False`.
+        unroll: Boolean, accepted for compatibility; the fused loop is never
+            unrolled. Defaults to `False`.
+        **kwargs: Base layer keyword arguments, such as `name`, `dtype` and
+            `activity_regularizer`.
+
+    Call arguments:
+        sequences: A 3D tensor `(batch, time, input_dim)`.
+        initial_state: Optional initial state, a `(batch, units)` tensor or a
+            list holding one. Defaults to zeros (or the carried state when
+            `stateful`).
+        mask: Optional boolean `(batch, time)`; a masked step keeps the
+            previous state and repeats the previous output. Set by `Masking`
+            and `Embedding(mask_zero=True)` layers.
+        training: Python boolean, whether dropout is applied. Set by
+            `model.fit`.
+
+    Returns:
+        The last output `(batch, units)`, or every output
+        `(batch, time, units)` when `return_sequences=True`; followed by the
+        final state `(batch, units)` when `return_state=True`.
+
+    Raises:
+        ValueError: for the invalid arguments `ChungGRUCell` rejects, and for
+            inputs that are not 3D.
+
+    Examples:
+        >>> inputs = np.random.random((32, 10, 8)).astype("float32")
+        >>> gru = ChungGRU(4)
+        >>> tuple(gru(inputs).shape)
+        (32, 4)
+        >>> gru = ChungGRU(4, return_sequences=True, return_state=True)
+        >>> sequence, final_state = gru(inputs)
+        >>> tuple(sequence.shape), tuple(final_state.shape)
+        ((32, 10, 4), (32, 4))
+
+        The same weights in the cell-by-cell layer give the same outputs:
+
+        >>> rnn = keras.layers.RNN(ChungGRUCell(4), return_sequences=True)
+        >>> rnn.build(inputs.shape)
+        >>> rnn.set_weights(gru.get_weights())
+        >>> expected = keras.ops.convert_to_numpy(sequence)
+        >>> actual = keras.ops.convert_to_numpy(rnn(inputs))
+        >>> bool(np.allclose(actual, expected, atol=1e-5))
+        True
+
+    References:
+        - [Chung, Gulcehre, Cho & Bengio, 2014. Empirical evaluation of gated
+          recurrent neural networks on sequence modeling](
+          https://arxiv.org/abs/1412.3555)
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: str | Any | None = "tanh",
+        recurrent_activation: str | Any | None = "sigmoid",
+        use_bias: bool = True,
+        kernel_initializer: str | Any = "glorot_uniform",
+        recurrent_initializer: str | Any = "orthogonal",
+        bias_initializer: str | Any = "zeros",
+        kernel_regularizer: str | Any | None = None,
+        recurrent_regularizer: str | Any | None = None,
+        bias_regularizer: str | Any | None = None,
+        kernel_constraint: str | Any | None = None,
+        recurrent_constraint: str | Any | None = None,
+        bias_constraint: str | Any | None = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        unroll: bool = False,
+        **kwargs,
+    ):
+        cell = ChungGRUCell(
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            seed=seed,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name="chung_gru_cell",
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            **kwargs,
+        )
+        self.input_spec = keras.layers.InputSpec(ndim=3)
+
+    units = _cell_attribute("units")
+    activation = _cell_attribute("activation")
+    recurrent_activation = _cell_attribute("recurrent_activation")
+    use_bias = _cell_attribute("use_bias")
+    dropout = _cell_attribute("dropout")
+    recurrent_dropout = _cell_attribute("recurrent_dropout")
+    seed = _cell_attribute("seed")
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        cell = self.cell
+        if keras.tree.is_nested(initial_state):
+            initial_state = initial_state[0]
+        if keras.tree.is_nested(mask):
+            mask = mask[0]
+        dtype = sequences.dtype
+
+        if training and cell.dropout > 0.0:
+            # The cell's own mask, drawn by RNN.call before the loop, so that
+            # both layers draw the same random numbers.
+            drop = cell.get_dropout_mask(sequences[:, 0, :])
+            sequences = sequences * ops.expand_dims(drop, 1)
+        recurrent_mask = None
+        if training and cell.recurrent_dropout > 0.0:
+            recurrent_mask = cell.get_recurrent_dropout_mask(initial_state)
+
+        # Time-major before the matmul: the inputs are narrower than the
+        # projections, so this transpose is the cheap one.
+        projected = ops.matmul(
+            ops.transpose(sequences, (1, 0, 2)), ops.cast(cell.kernel, dtype)
+        )
+        if cell.use_bias:
+            projected = projected + ops.cast(cell.bias, dtype)
+        if mask is not None:
+            mask = ops.expand_dims(ops.transpose(ops.cast(mask, "bool")), -1)
+        if self.go_backwards:
+            projected = ops.flip(projected, 0)
+            if mask is not None:
+                mask = ops.flip(mask, 0)
+
+        states = _fused_loop.run(
+            projected,
+            initial_state,
+            ops.cast(cell.recurrent_kernel, dtype),
+            mask=mask,
+            recurrent_mask=recurrent_mask,
+            activation=cell.activation,
+            recurrent_activation=cell.recurrent_activation,
+        )
+        outputs = states
+        if mask is not None:
+            if self.zero_output_for_mask:
+                outputs = ops.where(mask, states, 0.0)
+            else:
+                # A masked step repeats the previous output, which is zero
+                # before the first unmasked step whatever the initial state.
+                started = ops.cumsum(ops.cast(mask, "int32"), axis=0) > 0
+                outputs = ops.where(started, states, 0.0)
+        last_output = outputs[-1]
+        if self.return_sequences:
+            outputs = ops.transpose(outputs, (1, 0, 2))
+        return last_output, outputs, [states[-1]]
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["cell"]
+        cell_config = self.cell.get_config()
+        base_keys = keras.layers.Layer.get_config(self.cell)
+        return {
+            **config,
+            **{
+                key: value for key, value in cell_config.items() if key not in base_keys
+            },
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ChungGRU:
+        return cls(**config)

@@ -1,0 +1,141 @@
+"""Using a trained addition model: sums of Python integers, and held-out scores."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+
+from keras_gru_cell.addition import decode_sums
+from keras_gru_cell.addition import encode_pairs
+
+# Rows per forward pass: bounds memory at long lengths without slowing short ones.
+_BATCH_SIZE = 2000
+
+
+def check_addition_model(model: keras.Model) -> None:
+    """Checks that a model maps `(batch, time, 2)` bits to `(batch, time, 1)`.
+
+    Args:
+        model: The model to check.
+
+    Raises:
+        ValueError: If the model's input or output shape is not that of
+            `build_addition_model`'s models.
+    """
+    inputs = getattr(model, "input_shape", None)
+    outputs = getattr(model, "output_shape", None)
+    if (
+        not isinstance(inputs, tuple)
+        or len(inputs) != 3
+        or inputs[1:] != (None, 2)
+        or not isinstance(outputs, tuple)
+        or len(outputs) != 3
+        or outputs[1:] != (None, 1)
+    ):
+        raise ValueError(
+            f"Expected an addition model taking (batch, None, 2) and returning "
+            f"(batch, None, 1); got a model taking {inputs} and returning "
+            f"{outputs}."
+        )
+
+
+def predict_sums(model: keras.Model, pairs: Sequence[tuple[int, int]]) -> list[int]:
+    """Adds pairs of non-negative integers with an addition model.
+
+    The numbers are written in as many bits as the largest sum needs, so
+    Python integers of any size work.
+
+    Args:
+        model: A model from `build_addition_model`, trained.
+        pairs: `(a, b)` pairs of non-negative Python integers.
+
+    Returns:
+        The model's sum for each pair, in order.
+
+    Raises:
+        ValueError: If a number is negative.
+
+    Examples:
+        >>> from keras_gru_cell.pretrained import load_pretrained_model
+        >>> predict_sums(load_pretrained_model(), [(1024, 16), (2**100, 2**100)])
+        [1040, 2535301200456458802993406410752]
+    """
+    if not pairs:
+        return []
+    num_bits = max(2, max(max(a, b) for a, b in pairs).bit_length() + 1)
+    x = encode_pairs(pairs, num_bits)
+    return decode_sums(model.predict(x, batch_size=_BATCH_SIZE, verbose=0))
+
+
+def random_pairs(num_bits: int, n: int, seed: int | None = None) -> list[tuple]:
+    """Draws `n` pairs of Python integers uniformly below `2**(num_bits - 1)`.
+
+    Independent of `addition_dataset`: the operands come from Python's
+    `random.Random`, at full width, so their sums fit in `num_bits` bits.
+
+    Args:
+        num_bits: The sum's length in bits, at least 2.
+        n: The number of pairs.
+        seed: Seeds a `random.Random` of its own.
+
+    Returns:
+        A list of `(a, b)` tuples.
+
+    Examples:
+        >>> pairs = random_pairs(8, 3, seed=0)
+        >>> len(pairs), all(a < 128 and b < 128 for a, b in pairs)
+        (3, True)
+    """
+    rng = random.Random(seed)
+    return [
+        (rng.getrandbits(num_bits - 1), rng.getrandbits(num_bits - 1)) for _ in range(n)
+    ]
+
+
+def evaluate_addition(
+    model: keras.Model, num_bits: int, n: int = 10_000, *, seed: int | None = 0
+) -> dict[str, float]:
+    """Scores an addition model on random held-out sums of one length.
+
+    Args:
+        model: A model from `build_addition_model`, trained.
+        num_bits: The length of the sums, at least 2.
+        n: The number of random pairs (see `random_pairs`).
+        seed: Seeds the pairs.
+
+    Returns:
+        A dict with `exact_match`, the share of sums entirely right, and
+        `bit_accuracy`, the share of sum bits right.
+
+    Raises:
+        ValueError: If `num_bits` is below 2 or `n` is below 1.
+    """
+    if num_bits < 2:
+        raise ValueError(
+            f"Received an invalid value for argument `num_bits`, expected at "
+            f"least 2, got {num_bits}."
+        )
+    if n < 1:
+        raise ValueError(
+            f"Received an invalid value for argument `n`, expected a positive "
+            f"integer, got {n}."
+        )
+    pairs = random_pairs(num_bits, n, seed)
+    x = encode_pairs(pairs, num_bits)
+    predictions = model.predict(x, batch_size=_BATCH_SIZE, verbose=0)
+    sums = [a + b for a, b in pairs]
+    expected = encode_pairs([(s, 0) for s in sums], num_bits)[..., :1]
+    return {
+        "exact_match": float(
+            np.mean(
+                [
+                    got == want
+                    for got, want in zip(decode_sums(predictions), sums, strict=True)
+                ]
+            )
+        ),
+        "bit_accuracy": float(np.mean((predictions > 0.5) == (expected > 0.5))),
+    }

@@ -1,0 +1,48 @@
+"""`ExactMatch`: the share of sums the addition model gets entirely right."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+
+def _exact_match(y_true, y_pred, threshold):
+    bits = ops.cast(ops.greater(y_pred, threshold), y_true.dtype)
+    wrong = ops.not_equal(bits, y_true)
+    axes = tuple(range(1, len(y_pred.shape)))
+    return ops.cast(ops.logical_not(ops.any(wrong, axis=axes)), "float32")
+
+
+@keras.saving.register_keras_serializable(package="keras_gru_cell")
+class ExactMatch(keras.metrics.MeanMetricWrapper):
+    """The fraction of sequences whose every predicted bit is right.
+
+    A prediction reads as a 1 bit when it exceeds `threshold`. For the
+    addition task a sequence is one sum, so this is the share of sums the
+    model computes exactly; `keras.metrics.BinaryAccuracy` gives the share of
+    bits.
+
+    Args:
+        threshold: A prediction above it reads as 1. Defaults to 0.5.
+        name: The metric's name. Defaults to `"exact_match"`.
+        dtype: The dtype of the metric's result.
+
+    Examples:
+        >>> metric = ExactMatch()
+        >>> y_true = np.array([[[1.0], [0.0]], [[1.0], [1.0]]])
+        >>> y_pred = np.array([[[0.9], [0.2]], [[0.9], [0.4]]])
+        >>> metric.update_state(y_true, y_pred)
+        >>> float(metric.result())
+        0.5
+    """
+
+    def __init__(
+        self, threshold: float = 0.5, name: str = "exact_match", dtype: Any = None
+    ) -> None:
+        super().__init__(fn=_exact_match, name=name, dtype=dtype, threshold=threshold)
+        self.threshold = threshold
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}

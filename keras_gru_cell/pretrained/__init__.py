@@ -1,0 +1,32 @@
+"""The addition model shipped with the package, trained by its own command.
+
+`addition.keras` is the `model.keras` that this command wrote, run from the
+repository root:
+
+    keras-gru-cell train --seed 0 --out runs/pretrained
+    cp runs/pretrained/model.keras keras_gru_cell/pretrained/addition.keras
+
+It has 16 GRU units and was trained on sums of 8 to 16 bits.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import keras
+
+
+def load_pretrained_model() -> keras.Model:
+    """Loads the shipped addition model.
+
+    Returns:
+        A trained model from `build_addition_model`, compiled.
+
+    Examples:
+        >>> from keras_gru_cell.addition import encode_pairs, decode_sums
+        >>> model = load_pretrained_model()
+        >>> decode_sums(model.predict(encode_pairs([(1024, 16)], 20), verbose=0))
+        [1040]
+    """
+    with resources.as_file(resources.files(__name__) / "addition.keras") as path:
+        return keras.models.load_model(path)

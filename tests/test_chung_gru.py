@@ -1,0 +1,444 @@
+"""`ChungGRU` against `RNN(ChungGRUCell)` and the independent NumPy reference.
+
+The fused layer has its own loop and its own backward pass, so everything the
+cell-by-cell layer computes is compared: outputs, states, gradients and a
+short training run, across the features that change the loop.
+"""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_gru_cell import ChungGRU
+from keras_gru_cell import ChungGRUCell
+from tests.asserts import FLOAT64_ATOL
+from tests.asserts import assert_allclose
+from tests.asserts import to_numpy
+from tests.gradients import input_and_weight_gradients
+from tests.numpy_reference import run_sequence
+
+BATCH, TIME, INPUT_DIM, UNITS = 3, 7, 4, 5
+TOLERANCE = {"float64": FLOAT64_ATOL, "float32": 1e-5}
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def random_weights(rng, use_bias=True, dtype="float64"):
+    """Weights large enough that every gate works away from its linear part."""
+    weights = [
+        rng.normal(0.0, 0.6, (INPUT_DIM, 3 * UNITS)),
+        rng.normal(0.0, 0.6, (UNITS, 3 * UNITS)),
+        rng.normal(0.0, 0.3, (3 * UNITS,)),
+    ]
+    return [w.astype(dtype) for w in weights[: 3 if use_bias else 2]]
+
+
+def fused_and_cellwise(weights, dtype="float64", batch_size=None, **kwargs):
+    """A `ChungGRU` and an `RNN(ChungGRUCell)` holding the same weights."""
+    cell_kwargs = {
+        key: kwargs.pop(key)
+        for key in (
+            "activation",
+            "recurrent_activation",
+            "dropout",
+            "recurrent_dropout",
+            "seed",
+        )
+        if key in kwargs
+    }
+    use_bias = len(weights) == 3
+    fused = ChungGRU(UNITS, use_bias=use_bias, dtype=dtype, **cell_kwargs, **kwargs)
+    cellwise = keras.layers.RNN(
+        ChungGRUCell(UNITS, use_bias=use_bias, dtype=dtype, **cell_kwargs),
+        dtype=dtype,
+        **kwargs,
+    )
+    for layer in (fused, cellwise):
+        layer.build((batch_size, TIME, INPUT_DIM))
+        layer.set_weights(weights)
+    return fused, cellwise
+
+
+def padded_inputs(rng, dtype):
+    """Inputs and a mask with a leading, a trailing and an inner masked step."""
+    x = rng.normal(size=(BATCH, TIME, INPUT_DIM)).astype(dtype)
+    mask = np.ones((BATCH, TIME), bool)
+    mask[0, :2] = False
+    mask[1, 4:] = False
+    mask[2, 3] = False
+    return x, mask
+
+
+FEATURES = {
+    "last_output": {},
+    "sequences": {"return_sequences": True},
+    "state": {"return_state": True},
+    "backwards_sequences_state": {
+        "return_sequences": True,
+        "return_state": True,
+        "go_backwards": True,
+    },
+    "zero_output_for_mask": {"return_sequences": True, "zero_output_for_mask": True},
+}
+
+
+@pytest.mark.parametrize(
+    ("use_bias", "dtype"),
+    [(True, "float64"), (False, "float64"), (True, "float32")],
+    ids=["bias-float64", "no_bias-float64", "bias-float32"],
+)
+@pytest.mark.parametrize("masked", [False, True], ids=["dense", "masked"])
+@pytest.mark.parametrize("features", list(FEATURES))
+def test_outputs_and_states_match_cellwise_rnn(rng, features, masked, use_bias, dtype):
+    weights = random_weights(rng, use_bias, dtype)
+    fused, cellwise = fused_and_cellwise(weights, dtype, **FEATURES[features])
+    x, mask = padded_inputs(rng, dtype)
+    mask = mask if masked else None
+
+    actual = keras.tree.flatten(fused(x, mask=mask))
+    expected = keras.tree.flatten(cellwise(x, mask=mask))
+
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected, strict=True):
+        assert a.shape == e.shape
+        assert_allclose(a, e, atol=TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("masked", [False, True], ids=["dense", "masked"])
+def test_matches_numpy_reference_with_initial_state(rng, masked, go_backwards):
+    weights = random_weights(rng)
+    x, mask = padded_inputs(rng, "float64")
+    mask = mask if masked else None
+    h0 = rng.normal(size=(BATCH, UNITS))
+    fused, _ = fused_and_cellwise(
+        weights, return_sequences=True, return_state=True, go_backwards=go_backwards
+    )
+
+    outputs, state = fused(x, initial_state=h0, mask=mask)
+
+    # A masked leading step outputs zeros though the state is h0, as in
+    # Keras's TensorFlow loop; the reference spells that convention out.
+    expected_outputs, expected_state = run_sequence(
+        x, *weights, initial_state=h0, mask=mask, go_backwards=go_backwards
+    )
+    assert_allclose(outputs, expected_outputs, atol=FLOAT64_ATOL)
+    assert_allclose(state, expected_state, atol=FLOAT64_ATOL)
+
+
+def test_masking_layer_in_a_model_matches_cellwise_rnn(rng):
+    weights = random_weights(rng)
+    x, mask = padded_inputs(rng, "float64")
+    x[~mask] = 0.0
+
+    def model(layer):
+        inputs = keras.Input((TIME, INPUT_DIM), dtype="float64")
+        masked = keras.layers.Masking(0.0, dtype="float64")(inputs)
+        return keras.Model(inputs, layer(masked))
+
+    fused, cellwise = fused_and_cellwise(weights, return_sequences=True)
+
+    assert_allclose(model(fused)(x), model(cellwise)(x), atol=FLOAT64_ATOL)
+
+
+def test_stateful_layer_continues_across_batches_like_cellwise_rnn(rng):
+    weights = random_weights(rng)
+    x = rng.normal(size=(BATCH, TIME, INPUT_DIM))
+    fused, cellwise = fused_and_cellwise(
+        weights, batch_size=BATCH, stateful=True, return_sequences=True
+    )
+
+    def batches_then_restart(layer):
+        first, second = layer(x[:, :3]), layer(x[:, 3:])
+        layer.reset_state()
+        return [to_numpy(first), to_numpy(second), to_numpy(layer(x[:, 3:]))]
+
+    actual = batches_then_restart(fused)
+
+    expected, _ = run_sequence(x, *weights)
+    assert_allclose(actual[0], expected[:, :3], atol=FLOAT64_ATOL)
+    assert_allclose(actual[1], expected[:, 3:], atol=FLOAT64_ATOL)
+    for a, e in zip(actual, batches_then_restart(cellwise), strict=True):
+        assert_allclose(a, e, atol=FLOAT64_ATOL)
+
+
+def test_stateful_layer_trains_across_batches(rng):
+    # PyTorch refuses a backward pass whose saved input the layer has since
+    # overwritten in place, as a stateful layer does with its state.
+    x = rng.normal(size=(8, TIME, INPUT_DIM)).astype("float32")
+    y = np.sum(x[..., :1], axis=1) / TIME
+    model = keras.Sequential(
+        [
+            keras.Input((TIME, INPUT_DIM), batch_size=4),
+            ChungGRU(UNITS, stateful=True),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+
+    history = model.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0)
+
+    assert np.all(np.isfinite(history.history["loss"]))
+
+
+GRADIENT_FEATURES = {
+    "sequences": {"return_sequences": True},
+    "last_output": {},
+    "backwards": {"return_sequences": True, "go_backwards": True},
+    "no_bias": {"return_sequences": True, "use_bias": False},
+    "relu_hard_sigmoid": {
+        "return_sequences": True,
+        "activation": "relu",
+        "recurrent_activation": "hard_sigmoid",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("features", "dtype"),
+    [(features, "float64") for features in GRADIENT_FEATURES]
+    + [("sequences", "float32")],
+)
+def test_gradients_match_cellwise_rnn(rng, features, dtype):
+    kwargs = dict(GRADIENT_FEATURES[features])
+    weights = random_weights(rng, kwargs.pop("use_bias", True), dtype)
+    fused, cellwise = fused_and_cellwise(weights, dtype, **kwargs)
+    x = rng.normal(size=(BATCH, TIME, INPUT_DIM)).astype(dtype)
+    probe_shape = (
+        (BATCH, TIME, UNITS) if kwargs.get("return_sequences") else (BATCH, UNITS)
+    )
+    probe = rng.normal(size=probe_shape).astype(dtype)
+
+    d_x, d_weights = input_and_weight_gradients(fused, x, probe)
+    expected_d_x, expected_d_weights = input_and_weight_gradients(cellwise, x, probe)
+
+    assert_allclose(d_x, expected_d_x, atol=TOLERANCE[dtype])
+    assert len(d_weights) == len(weights)
+    for actual, expected in zip(d_weights, expected_d_weights, strict=True):
+        assert_allclose(actual, expected, atol=TOLERANCE[dtype])
+
+
+def test_gradients_through_masked_steps_match_cellwise_rnn(rng):
+    weights = random_weights(rng)
+    fused, cellwise = fused_and_cellwise(weights, return_sequences=True)
+    x, mask = padded_inputs(rng, "float64")
+    x[~mask] = 0.0
+    masking = keras.layers.Masking(0.0, dtype="float64")
+    probe = rng.normal(size=(BATCH, TIME, UNITS))
+
+    def masked(layer):
+        inputs = keras.Input((TIME, INPUT_DIM), dtype="float64")
+        model = keras.Model(inputs, layer(masking(inputs)))
+        return model
+
+    d_x, d_weights = input_and_weight_gradients(masked(fused), x, probe)
+    expected_d_x, expected_d_weights = input_and_weight_gradients(
+        masked(cellwise), x, probe
+    )
+
+    assert_allclose(d_x, expected_d_x, atol=FLOAT64_ATOL)
+    for actual, expected in zip(d_weights, expected_d_weights, strict=True):
+        assert_allclose(actual, expected, atol=FLOAT64_ATOL)
+
+
+def test_dropout_matches_cellwise_rnn_with_the_same_seed(rng):
+    weights = random_weights(rng)
+    fused, cellwise = fused_and_cellwise(
+        weights, return_sequences=True, dropout=0.4, recurrent_dropout=0.3, seed=7
+    )
+    x = rng.normal(size=(BATCH, TIME, INPUT_DIM))
+
+    dropped = fused(x, training=True)
+    expected = cellwise(x, training=True)
+
+    assert_allclose(dropped, expected, atol=FLOAT64_ATOL)
+    assert not np.allclose(to_numpy(dropped), to_numpy(fused(x)))
+    assert_allclose(fused(x), cellwise(x), atol=FLOAT64_ATOL)
+
+
+def regression_model(layer):
+    model = keras.Sequential(
+        [keras.Input((TIME, INPUT_DIM)), layer, keras.layers.Dense(1)]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    return model
+
+
+def test_training_follows_the_cellwise_rnn_trajectory(rng):
+    weights = random_weights(rng, dtype="float32")
+    x = rng.normal(size=(16, TIME, INPUT_DIM)).astype("float32")
+    y = np.sum(x[..., :1], axis=1) / TIME
+    fused, cellwise = fused_and_cellwise(weights, "float32")
+    models = [regression_model(fused), regression_model(cellwise)]
+    head = models[0].layers[-1].get_weights()
+    models[1].layers[-1].set_weights(head)
+
+    histories = [
+        m.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history["loss"]
+        for m in models
+    ]
+
+    assert histories[0][-1] < histories[0][0]
+    assert_allclose(histories[0], histories[1], atol=1e-5)
+    for a, e in zip(models[0].get_weights(), models[1].get_weights(), strict=True):
+        assert_allclose(a, e, atol=1e-5)
+
+
+def test_weights_have_the_cell_layout():
+    layer = ChungGRU(UNITS, use_bias=True)
+    layer.build((None, TIME, INPUT_DIM))
+
+    assert [tuple(w.shape) for w in layer.weights] == [
+        (INPUT_DIM, 3 * UNITS),
+        (UNITS, 3 * UNITS),
+        (3 * UNITS,),
+    ]
+    assert [w.path.split("/")[-1] for w in layer.weights] == [
+        "kernel",
+        "recurrent_kernel",
+        "bias",
+    ]
+    assert isinstance(layer.cell, ChungGRUCell)
+
+
+class OneRecurrentLayer(keras.Model):
+    """A subclassed model whose weights file keys the recurrent layer `gru`.
+
+    Keras keys a weights file by attribute name for a subclassed model's
+    attributes that sort before its `layers` list, and by class name for the
+    layers of Sequential and Functional models, so only this kind of file can
+    name `ChungGRU` and `RNN` the same way.
+    """
+
+    def __init__(self, recurrent):
+        super().__init__()
+        self.gru = recurrent
+        self.head = keras.layers.Dense(1)
+
+    def call(self, inputs):
+        return self.head(self.gru(inputs))
+
+
+@pytest.mark.parametrize("direction", ["fused_to_cellwise", "cellwise_to_fused"])
+def test_a_weights_file_of_one_layer_loads_into_the_other(rng, tmp_path, direction):
+    x = rng.normal(size=(BATCH, TIME, INPUT_DIM)).astype("float32")
+    fused = OneRecurrentLayer(ChungGRU(UNITS))
+    cellwise = OneRecurrentLayer(keras.layers.RNN(ChungGRUCell(UNITS)))
+    source, target = (
+        (fused, cellwise) if direction == "fused_to_cellwise" else (cellwise, fused)
+    )
+    source(x), target(x)
+    path = tmp_path / "recurrent.weights.h5"
+
+    source.save_weights(path)
+    target.load_weights(path)
+
+    for a, e in zip(target.get_weights(), source.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, e)
+    assert_allclose(target(x), source(x), atol=1e-5)
+
+
+def test_a_saved_cellwise_model_gives_its_weights_to_the_fused_layer(rng, tmp_path):
+    x = rng.normal(size=(BATCH, TIME, INPUT_DIM)).astype("float32")
+    cellwise = keras.Sequential(
+        [keras.Input((TIME, INPUT_DIM)), keras.layers.RNN(ChungGRUCell(UNITS))]
+    )
+    cellwise.save(tmp_path / "cellwise.keras")
+
+    restored = keras.models.load_model(tmp_path / "cellwise.keras")
+    fused = keras.Sequential([keras.Input((TIME, INPUT_DIM)), ChungGRU(UNITS)])
+    fused.set_weights(restored.get_weights())
+
+    assert_allclose(fused(x), cellwise(x), atol=1e-5)
+
+
+def test_registered_under_the_package_name():
+    assert keras.saving.get_registered_name(ChungGRU) == "keras_gru_cell>ChungGRU"
+
+
+def non_default_layer():
+    return ChungGRU(
+        6,
+        activation="relu",
+        recurrent_activation="hard_sigmoid",
+        use_bias=False,
+        kernel_initializer=keras.initializers.RandomNormal(stddev=0.1, seed=4),
+        recurrent_initializer="identity",
+        kernel_regularizer=keras.regularizers.L2(1e-3),
+        recurrent_constraint="non_neg",
+        dropout=0.2,
+        recurrent_dropout=0.1,
+        seed=3,
+        return_sequences=True,
+        return_state=True,
+        go_backwards=True,
+        stateful=False,
+        unroll=True,
+        activity_regularizer="l2",
+        name="fused",
+    )
+
+
+def test_config_round_trips_every_argument():
+    layer = non_default_layer()
+
+    config = layer.get_config()
+    rebuilt = ChungGRU.from_config(config)
+
+    assert json.dumps(rebuilt.get_config(), sort_keys=True) == json.dumps(
+        config, sort_keys=True
+    )
+    assert config["units"] == 6
+    assert config["go_backwards"] is True
+    assert config["seed"] == 3
+    assert "cell" not in config
+    restored = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(layer)
+    )
+    assert isinstance(restored, ChungGRU)
+    assert restored.recurrent_dropout == pytest.approx(0.1)
+
+
+def test_saved_model_reloads_with_identical_predictions(rng, tmp_path):
+    x = rng.normal(size=(BATCH, TIME, INPUT_DIM)).astype("float32")
+    inputs = keras.Input((TIME, INPUT_DIM))
+    hidden = keras.layers.Bidirectional(ChungGRU(UNITS, return_sequences=True))(inputs)
+    model = keras.Model(inputs, ChungGRU(UNITS, go_backwards=True)(hidden))
+    path = tmp_path / "fused.keras"
+
+    model.save(path)
+    restored = keras.models.load_model(path)
+
+    np.testing.assert_array_equal(
+        to_numpy(restored.predict(x, verbose=0)), to_numpy(model.predict(x, verbose=0))
+    )
+
+
+def test_mixed_float16_computes_in_half_precision_and_trains(rng):
+    x = rng.normal(size=(16, TIME, INPUT_DIM)).astype("float32")
+    y = np.sum(x[..., :1], axis=1) / TIME
+    layer = ChungGRU(8, dtype="mixed_float16")
+    model = regression_model(layer)
+
+    history = model.fit(x, y, epochs=5, batch_size=16, verbose=0).history["loss"]
+
+    assert keras.backend.standardize_dtype(layer(x).dtype) == "float16"
+    assert layer.cell.kernel.dtype == "float32"
+    assert history[-1] < history[0]
+
+
+def test_invalid_cell_arguments_are_rejected_with_their_value():
+    with pytest.raises(ValueError, match=r"`units`.*got 0"):
+        ChungGRU(0)
+    with pytest.raises(ValueError, match="`recurrent_dropout`"):
+        ChungGRU(4, recurrent_dropout=1.5)
+
+
+def test_inputs_that_are_not_sequences_are_rejected():
+    with pytest.raises(ValueError, match="ndim=3"):
+        ChungGRU(4)(np.zeros((2, 3), "float32"))

@@ -1,0 +1,205 @@
+"""Tests of the training run: artifacts, presets, resumption and the GRU twin."""
+
+import csv
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from keras_gru_cell import training
+from keras_gru_cell.addition import tutorial_data
+from keras_gru_cell.evaluation import evaluate_addition
+from keras_gru_cell.training import PRESETS
+from keras_gru_cell.training import TUTORIAL
+from keras_gru_cell.training import TrainingSettings
+from keras_gru_cell.training import compare_with_builtin_gru
+from keras_gru_cell.training import train_addition_model
+from keras_gru_cell.training import write_atomically
+
+# Small enough to take seconds: short sums, small batches, few steps.
+TINY = TrainingSettings(
+    bits=(3, 6),
+    batch_size=8,
+    steps=6,
+    validation_every=3,
+    validation_bits=8,
+    validation_size=20,
+    seed=0,
+)
+
+
+def _history(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_train_writes_the_model_the_history_and_the_loss_plot(tmp_path):
+    result = train_addition_model(TINY, tmp_path, verbose=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "history.csv",
+        "loss.png",
+        "model.keras",
+    ]
+    rows = _history(tmp_path / "history.csv")
+    assert [int(row["step"]) for row in rows] == [3, 6]
+    assert {"loss", "val_loss", "val_exact_match", "val_bit_accuracy"} <= set(rows[0])
+    assert (tmp_path / "loss.png").read_bytes().startswith(b"\x89PNG")
+    reloaded = keras.models.load_model(tmp_path / "model.keras")
+    x = np.ones((2, 11, 2), "float32")
+    np.testing.assert_allclose(
+        reloaded.predict(x, verbose=0), result.model.predict(x, verbose=0), atol=1e-6
+    )
+
+
+def test_train_stops_after_exactly_the_number_of_steps(tmp_path):
+    settings = dataclasses.replace(TINY, steps=7)
+    result = train_addition_model(settings, tmp_path, verbose=0)
+    assert result.steps == 7
+    assert [row["step"] for row in result.history] == [3, 6, 7]
+
+
+def test_tutorial_preset_scores_the_test_set_after_every_iteration(tmp_path):
+    settings = dataclasses.replace(TUTORIAL, steps=12, seed=3)
+    result = train_addition_model(settings, tmp_path, verbose=0)
+    assert [row["step"] for row in result.history] == list(range(1, 13))
+    assert result.model.get_layer("gru").cell.kernel.dtype == "float64"
+    optimizer = result.model.optimizer
+    assert float(optimizer.learning_rate) == pytest.approx(0.001)
+    assert optimizer.epsilon == 1e-8
+    # The logged losses are the tutorial's Σ 0.5 (ŷ − y)² / 100, by NumPy.
+    (x_train, y_train), (x_test, y_test) = tutorial_data(seed=3)
+    last = result.history[-1]
+    for x, y, key in ((x_train, y_train, "loss"), (x_test, y_test, "val_loss")):
+        predictions = result.model.predict(x, verbose=0)
+        expected = np.sum(0.5 * (predictions - y.numpy()) ** 2) / 100
+        assert last[key] == pytest.approx(expected, rel=1e-9)
+
+
+def test_write_atomically_leaves_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "history.csv"
+    target.write_text("old")
+
+    def fail_halfway(path):
+        path.write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomically(target, fail_halfway)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["history.csv"]
+
+
+def test_train_writes_tensorboard_logs_when_asked(tmp_path):
+    pytest.importorskip("tensorboard")
+    settings = dataclasses.replace(TINY, steps=3)
+    train_addition_model(
+        settings, tmp_path / "run", tensorboard_dir=tmp_path / "tb", verbose=0
+    )
+    events = [name for _, _, files in os.walk(tmp_path / "tb") for name in files]
+    assert any(name.startswith("events.out.tfevents") for name in events)
+
+
+def test_train_without_tensorboard_installed_says_so_before_training(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(training, "_tensorboard_installed", lambda: False)
+    with pytest.raises(ValueError, match="pip install tensorboard"):
+        train_addition_model(TINY, tmp_path / "run", tensorboard_dir=tmp_path / "tb")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_an_interrupted_train_resumes_where_it_stopped(tmp_path):
+    # A small learning rate keeps held-out sums wrong, so no early stop.
+    args = ["--steps", "200", "--lr", "0.0003", "--seed", "5", "--batch-size", "16"]
+    command = [sys.executable, "-m", "keras_gru_cell.cli", "train", *args]
+    interrupted = tmp_path / "interrupted"
+    process = subprocess.Popen(
+        [*command, "--out", str(interrupted)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    log = interrupted / ".resume" / "history.csv"
+    deadline = time.monotonic() + 120
+    while not (log.exists() and len(_history(log)) >= 2):
+        assert process.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (interrupted / "model.keras").exists()
+    killed_at = len(_history(log))
+
+    subprocess.run(
+        [*command, "--out", str(interrupted)], check=True, capture_output=True
+    )
+    uninterrupted = tmp_path / "uninterrupted"
+    subprocess.run(
+        [*command, "--out", str(uninterrupted)], check=True, capture_output=True
+    )
+    assert killed_at < 4
+    resumed_rows = _history(interrupted / "history.csv")
+    assert [row["step"] for row in resumed_rows] == ["50", "100", "150", "200"]
+    assert resumed_rows == _history(uninterrupted / "history.csv")
+    resumed = keras.models.load_model(interrupted / "model.keras")
+    reference = keras.models.load_model(uninterrupted / "model.keras")
+    for a, b in zip(resumed.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not (interrupted / ".resume").exists()
+
+
+@pytest.mark.slow
+def test_default_settings_learn_5_bit_addition_and_stop_early(tmp_path):
+    settings = dataclasses.replace(PRESETS["default"], seed=0)
+    result = train_addition_model(settings, tmp_path, verbose=0)
+    assert evaluate_addition(result.model, 5, 2000, seed=1)["exact_match"] == 1.0
+    assert result.steps < settings.steps
+    needed = settings.stop_after_perfect
+    perfect = [row["val_exact_match"] == 1.0 for row in result.history]
+    assert perfect[-needed - 1 :] == [False] + [True] * needed
+    assert result.first_perfect_step == result.history[-needed]["step"]
+
+
+@pytest.mark.slow
+def test_the_builtin_gru_twin_trains_in_lockstep():
+    settings = dataclasses.replace(
+        TINY, bits=6, batch_size=16, learning_rate=0.01, dtype="float64"
+    )
+    result = compare_with_builtin_gru(settings, steps=300)
+    assert len(result.loss_differences) == 300
+    assert result.losses[-1] < result.losses[0] / 2  # it did learn something
+    assert max(result.loss_differences) < 1e-10
+    assert result.max_weight_difference < 1e-9
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"bits": 1}, "`bits`.*at least 2"),
+        ({"bits": (8, 4)}, "low <= high"),
+        ({"hidden_size": 0}, "`hidden_size`.*positive integer.*got 0"),
+        ({"steps": -3}, "`steps`.*got -3"),
+        ({"batch_size": 0}, "`batch_size`"),
+        ({"learning_rate": 0.0}, "`learning_rate`.*positive"),
+        ({"loss": "hinge"}, "`loss`.*'hinge'"),
+        ({"seed": -1}, "`seed`.*-1"),
+        ({"validation_bits": 1}, "`validation_bits`"),
+    ],
+)
+def test_training_settings_reject_invalid_values(change, message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(TINY, **change)
+
+
+def test_train_refuses_an_out_dir_that_is_a_file(tmp_path):
+    path = tmp_path / "file"
+    path.write_text("keep me")
+    with pytest.raises(ValueError, match="not a folder"):
+        train_addition_model(TINY, path, verbose=0)
+    assert path.read_text() == "keep me"
