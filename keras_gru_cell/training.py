@@ -199,7 +199,7 @@ class TrainingResult:
     @property
     def steps(self) -> int:
         """The number of training steps the model has taken."""
-        return int(self.model.optimizer.iterations.numpy())
+        return _optimizer_step(self.model)
 
 
 def _output_activation(loss: str) -> str | None:
@@ -358,7 +358,6 @@ class _HeldOutLog(keras.callbacks.Callback):
         self.fixed_training = fixed_training
         self.rows: list[dict[str, float]] = []
         self._resumed = False
-        self._forward = None
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._resumed:
@@ -393,15 +392,17 @@ class _HeldOutLog(keras.callbacks.Callback):
             logs.update({k: v for k, v in self.rows[-1].items() if k != "step"})
 
     def _step(self) -> int:
-        return int(self.model.optimizer.iterations.numpy())
+        return _optimizer_step(self.model)
 
     def _score(self, x: tf.Tensor, y: tf.Tensor) -> dict[str, float]:
-        if self._forward is None:
-            self._forward = tf.function(lambda x: self.model(x, training=False))
-        predictions = self._forward(x)
-        right = (predictions.numpy() > 0.5) == (y.numpy() > 0.5)
+        # predict_on_batch runs the model's compiled predict function, on
+        # any backend, without the overhead of a predict loop.
+        predictions = self.model.predict_on_batch(np.asarray(x))
+        y = np.asarray(y)
+        right = (predictions > 0.5) == (y > 0.5)
+        loss = self.model.loss(y, predictions)
         return {
-            "loss": float(self.model.loss(y, predictions)),
+            "loss": float(keras.ops.convert_to_numpy(loss)),
             "exact_match": float(np.mean(np.all(right, axis=(1, 2)))),
             "bit_accuracy": float(np.mean(right)),
         }
@@ -424,8 +425,12 @@ class _StopAtStep(keras.callbacks.Callback):
         self.steps = steps
 
     def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations.numpy()) >= self.steps:
+        if _optimizer_step(self.model) >= self.steps:
             self.model.stop_training = True
+
+
+def _optimizer_step(model: keras.Model) -> int:
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
 def _tensorboard_installed() -> bool:
@@ -608,9 +613,12 @@ def compare_with_builtin_gru(
     # train_on_batch reports the loss through a float32 mean; score each
     # batch in the models' own dtype instead, with the weights it is fit from.
     loss_fn = _loss(settings.loss, settings.dtype)
-    for x, y in train.take(steps):
-        loss = float(loss_fn(y, model.predict_on_batch(x)))
-        twin_loss = float(loss_fn(y, twin.predict_on_batch(x)))
+    # NumPy batches: every backend's compiled functions take them.
+    for x, y in train.take(steps).as_numpy_iterator():
+        loss = float(keras.ops.convert_to_numpy(loss_fn(y, model.predict_on_batch(x))))
+        twin_loss = float(
+            keras.ops.convert_to_numpy(loss_fn(y, twin.predict_on_batch(x)))
+        )
         model.train_on_batch(x, y)
         twin.train_on_batch(x, y)
         losses.append(loss)

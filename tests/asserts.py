@@ -24,3 +24,4 @@ def assert_array_equal(actual, desired):
 # the JAX and PyTorch backends: `keras.backend.result_type` maps 64-bit types
 # to 32-bit there. Only TensorFlow keeps float64 precision end to end.
 FLOAT64_ATOL = 1e-12 if keras.backend.backend() == "tensorflow" else 1e-6
+FLOAT64_RTOL = 1e-9 if keras.backend.backend() == "tensorflow" else 1e-6

@@ -21,6 +21,7 @@ from keras_gru_cell.training import TrainingSettings
 from keras_gru_cell.training import compare_with_builtin_gru
 from keras_gru_cell.training import train_addition_model
 from keras_gru_cell.training import write_atomically
+from tests.asserts import FLOAT64_RTOL
 
 # Small enough to take seconds: short sums, small batches, few steps.
 TINY = TrainingSettings(
@@ -78,7 +79,7 @@ def test_tutorial_preset_scores_the_test_set_after_every_iteration(tmp_path):
     for x, y, key in ((x_train, y_train, "loss"), (x_test, y_test, "val_loss")):
         predictions = result.model.predict(x, verbose=0)
         expected = np.sum(0.5 * (predictions - y.numpy()) ** 2) / 100
-        assert last[key] == pytest.approx(expected, rel=1e-9)
+        assert last[key] == pytest.approx(expected, rel=FLOAT64_RTOL)
 
 
 def test_write_atomically_leaves_the_old_file_when_writing_fails(tmp_path):
