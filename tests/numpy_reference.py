@@ -81,3 +81,14 @@ def run_sequence(
         last_output = out
         outputs.append(out)
     return np.stack(outputs, axis=1), h
+
+
+def random_gru_weights(rng, input_dim, units, *, use_bias=True, dtype="float64"):
+    """`[kernel, recurrent_kernel, bias]` large enough that every gate works
+    away from its linear part; without the bias when `use_bias=False`."""
+    weights = [
+        rng.normal(0.0, 0.6, (input_dim, 3 * units)),
+        rng.normal(0.0, 0.6, (units, 3 * units)),
+        rng.normal(0.0, 0.3, (3 * units,)),
+    ]
+    return [w.astype(dtype) for w in weights[: 3 if use_bias else 2]]

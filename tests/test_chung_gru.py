@@ -17,6 +17,7 @@ from tests.asserts import FLOAT64_ATOL
 from tests.asserts import assert_allclose
 from tests.asserts import to_numpy
 from tests.gradients import input_and_weight_gradients
+from tests.numpy_reference import random_gru_weights
 from tests.numpy_reference import run_sequence
 
 BATCH, TIME, INPUT_DIM, UNITS = 3, 7, 4, 5
@@ -29,13 +30,7 @@ def rng():
 
 
 def random_weights(rng, use_bias=True, dtype="float64"):
-    """Weights large enough that every gate works away from its linear part."""
-    weights = [
-        rng.normal(0.0, 0.6, (INPUT_DIM, 3 * UNITS)),
-        rng.normal(0.0, 0.6, (UNITS, 3 * UNITS)),
-        rng.normal(0.0, 0.3, (3 * UNITS,)),
-    ]
-    return [w.astype(dtype) for w in weights[: 3 if use_bias else 2]]
+    return random_gru_weights(rng, INPUT_DIM, UNITS, use_bias=use_bias, dtype=dtype)
 
 
 def fused_and_cellwise(weights, dtype="float64", batch_size=None, **kwargs):

@@ -12,6 +12,7 @@ from tests.asserts import assert_allclose
 from tests.asserts import assert_array_equal
 from tests.asserts import to_numpy
 from tests.numpy_reference import chung_gru_step
+from tests.numpy_reference import random_gru_weights
 from tests.numpy_reference import run_sequence
 
 BATCH, TIME, INPUT_DIM, UNITS = 3, 7, 4, 5
@@ -19,12 +20,7 @@ TOLERANCE = {"float64": FLOAT64_ATOL, "float32": 1e-5}
 
 
 def random_weights(rng, input_dim=INPUT_DIM, units=UNITS, dtype="float64"):
-    """Weights large enough that every gate works away from its linear part."""
-    return [
-        rng.normal(0.0, 0.6, (input_dim, 3 * units)).astype(dtype),
-        rng.normal(0.0, 0.6, (units, 3 * units)).astype(dtype),
-        rng.normal(0.0, 0.3, (3 * units,)).astype(dtype),
-    ]
+    return random_gru_weights(rng, input_dim, units, dtype=dtype)
 
 
 def chung_rnn(weights, dtype="float64", batch_size=None, **rnn_kwargs):

@@ -12,18 +12,14 @@ from tests.asserts import assert_allclose
 from tests.asserts import assert_array_equal
 from tests.gradients import input_and_weight_gradients
 from tests.numpy_reference import keras_gru_step
+from tests.numpy_reference import random_gru_weights
 from tests.numpy_reference import run_sequence
 
 BATCH, TIME, INPUT_DIM, UNITS = 4, 6, 3, 5
 
 
 def random_weights(rng, use_bias=True, dtype="float64"):
-    weights = [
-        rng.normal(0.0, 0.6, (INPUT_DIM, 3 * UNITS)),
-        rng.normal(0.0, 0.6, (UNITS, 3 * UNITS)),
-        rng.normal(0.0, 0.3, (3 * UNITS,)),
-    ]
-    return [w.astype(dtype) for w in weights[: 3 if use_bias else 2]]
+    return random_gru_weights(rng, INPUT_DIM, UNITS, use_bias=use_bias, dtype=dtype)
 
 
 def twin_layers(weights, dtype="float64", **rnn_kwargs):
