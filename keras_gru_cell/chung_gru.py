@@ -86,7 +86,10 @@ class ChungGRU(keras.layers.RNN):
             `activity_regularizer`.
 
     Call arguments:
-        sequences: A 3D tensor `(batch, time, input_dim)`.
+        sequences: A 3D tensor `(batch, time, input_dim)` with at least one
+            time step. Integer and boolean inputs are cast to the compute
+            dtype; NaN and infinite values are treated as `ChungGRUCell`
+            treats them.
         initial_state: Optional initial state, a `(batch, units)` tensor or a
             list holding one. Defaults to zeros (or the carried state when
             `stateful`).
@@ -102,8 +105,9 @@ class ChungGRU(keras.layers.RNN):
         final state `(batch, units)` when `return_state=True`.
 
     Raises:
-        ValueError: for the invalid arguments `ChungGRUCell` rejects, and for
-            inputs that are not 3D.
+        ValueError: for the invalid arguments `ChungGRUCell` rejects, for
+            inputs that are not 3D, have no time steps, or have a feature
+            size other than the one the layer was built for.
 
     Examples:
         >>> inputs = np.random.random((32, 10, 8)).astype("float32")
@@ -195,6 +199,27 @@ class ChungGRU(keras.layers.RNN):
     dropout = _cell_attribute("dropout")
     recurrent_dropout = _cell_attribute("recurrent_dropout")
     seed = _cell_attribute("seed")
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        input_dim = self.cell.kernel.shape[0]
+        if sequences.shape[-1] not in (None, input_dim):
+            raise ValueError(
+                f"ChungGRU was built for {input_dim} input features; received "
+                f"sequences of shape {tuple(sequences.shape)}."
+            )
+        if sequences.shape[1] == 0:
+            # Keras's RNN would fail on it with an indexing error deep in the
+            # backend; there is no last output to return.
+            raise ValueError(
+                "ChungGRU needs at least one time step; received sequences of "
+                f"shape {tuple(sequences.shape)}."
+            )
+        if not keras.backend.is_float_dtype(sequences.dtype):
+            # Bits and token-like integer or boolean inputs are valid data.
+            sequences = ops.cast(sequences, self.compute_dtype)
+        return super().call(
+            sequences, initial_state=initial_state, mask=mask, training=training
+        )
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         cell = self.cell

@@ -24,6 +24,14 @@ def _resolve(getter, argument: str, identifier: Any):
         ) from None
 
 
+def _describe(shapes: list[tuple[int, ...]]) -> str:
+    """Names the arguments behind a list of weight shapes, where it can."""
+    if len(shapes) in (2, 3) and all(len(shape) == 2 for shape in shapes[:2]):
+        (input_dim, _), (units, _) = shapes[:2]
+        return f"units={units}, input_dim={input_dim}, use_bias={len(shapes) == 3}"
+    return f"weights of shapes {shapes}"
+
+
 def _check_rate(argument: str, value: Any) -> float:
     # A rate of 1 would drop everything and divide by zero when rescaling.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -114,8 +122,10 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
     Raises:
         ValueError: for a `units` that is not a positive integer, a dropout
             rate outside `[0, 1)`, an unknown activation, initializer,
-            regularizer or constraint, an input that is not 2D, or an input
-            feature size different from the one the cell was built for.
+            regularizer or constraint, an input that is not 2D, an input
+            feature size different from the one the cell was built for, or
+            weights loaded from a file saved with another `units`, input
+            feature size or `use_bias`.
 
     Examples:
         >>> inputs = np.random.random((32, 10, 8)).astype("float32")
@@ -296,6 +306,19 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
 
     def get_initial_state(self, batch_size=None):
         return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype)]
+
+    def load_own_variables(self, store):
+        # Keras's own error shows two shapes; say which argument differs.
+        saved = [tuple(store[str(i)].shape) for i in range(len(store.keys()))]
+        expected = [tuple(weight.shape) for weight in self.weights]
+        # With nothing saved for this cell, Keras's own error says so clearly.
+        if saved and saved != expected:
+            raise ValueError(
+                f"Cannot load the weights of a ChungGRUCell with "
+                f"{_describe(saved)} into {self.name!r}, a ChungGRUCell with "
+                f"{_describe(expected)}."
+            )
+        super().load_own_variables(store)
 
     @classmethod
     def from_keras_gru(cls, layer: keras.layers.Layer) -> ChungGRUCell:

@@ -12,8 +12,10 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from keras_gru_cell.distribution import DISTRIBUTIONS
@@ -24,6 +26,36 @@ _DEFAULT_BITS = "5,8,16,32,64,128,1024"
 
 class UsageError(Exception):
     """A mistake in the command line or its inputs, shown as one line."""
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread as SIGINT raises KeyboardInterrupt.
+
+    A `BaseException`, like `KeyboardInterrupt`, so that no `except Exception`
+    on the way up swallows it.
+    """
+
+
+def _terminate(signum, frame):
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """Turns SIGTERM into `_Terminated` while the command runs.
+
+    SIGTERM (what `kill`, batch schedulers and container runtimes send) would
+    otherwise end the process without a word. Python lets only the main
+    thread set handlers; elsewhere SIGTERM keeps its default.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -309,21 +341,25 @@ def main(argv: list[str] | None = None) -> int:
 
     Returns:
         The exit status: 0 on success, 2 for a usage error, 130 when
-        interrupted.
+        interrupted by SIGINT (Ctrl-C) and 143 by SIGTERM. An interrupted
+        `train` keeps its last backup, and the same command resumes it.
     """
     try:
         args = _parser().parse_args(argv)
         _find_devices_quietly()
-        _COMMANDS[args.command](args)
+        with _sigterm_raises():
+            _COMMANDS[args.command](args)
     except (UsageError, ValueError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated) as interruption:
         print(
             f"{PROG}: interrupted; run the same command again to resume training",
             file=sys.stderr,
         )
-        return 130
+        if isinstance(interruption, KeyboardInterrupt):
+            return 128 + signal.SIGINT
+        return 128 + signal.SIGTERM
     return 0
 
 

@@ -268,11 +268,11 @@ def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
 
     Args:
         path: The file to write.
-        write: Writes the file at the path it is given, which ends with the
-            same suffix as `path` (Keras and Matplotlib read the format from
+        write: Writes the file at the path it is given, whose name ends with
+            the name of `path` (Keras and Matplotlib read the format from
             it).
     """
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    temporary = path.with_name(f".{os.getpid()}.tmp.{path.name}")
     try:
         write(temporary)
         os.replace(temporary, path)
@@ -330,11 +330,11 @@ class _HeldOutLog(keras.callbacks.Callback):
     sums with one compiled forward pass instead, and puts the latest scores
     in each epoch's logs for the progress bar, `History` and TensorBoard.
 
-    It also resumes: at the first epoch, after `BackupAndRestore` has restored
-    the weights and the optimizer's step count in `on_train_begin`, it points
-    the batch stream at that step and keeps the logged rows up to it. Rows
-    are logged at batch ends, before `BackupAndRestore` backs up at the epoch
-    end, so the log never lags the backup.
+    It also resumes: when training begins, with the weights and the
+    optimizer's step count already restored from a backup, it points the
+    batch stream at that step and keeps the logged rows up to it. Rows are
+    logged at batch ends, before `_Backup` backs up at the epoch end, so the
+    log never lags the backup.
     """
 
     def __init__(
@@ -357,12 +357,8 @@ class _HeldOutLog(keras.callbacks.Callback):
         self.stop_after_perfect = stop_after_perfect
         self.fixed_training = fixed_training
         self.rows: list[dict[str, float]] = []
-        self._resumed = False
 
-    def on_epoch_begin(self, epoch, logs=None):
-        if self._resumed:
-            return
-        self._resumed = True
+    def on_train_begin(self, logs=None):
         step = self._step()
         self.stream_offset.assign(step)
         self.rows = [r for r in _read_history(self.log_path) if r["step"] <= step]
@@ -417,6 +413,35 @@ class _HeldOutLog(keras.callbacks.Callback):
             writer.writerow(row)
 
 
+class _Backup(keras.callbacks.Callback):
+    """Backs up the weights and the optimizer's state at each epoch end.
+
+    In place of `keras.callbacks.BackupAndRestore`, which overwrites its
+    weights file in place and then writes the epoch to a second file: Ctrl-C
+    during the write unwinds cleanly through h5py and leaves a well-formed
+    file with weights missing, which the next run cannot load, and a kill
+    between the two files would resume at the wrong epoch. Here one file,
+    replaced atomically, is the whole state; the optimizer's step count in it
+    says where the run was.
+    """
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+
+    def on_epoch_end(self, epoch, logs=None):
+        write_atomically(self.path, self.model.save_weights)
+
+
+def _restore(model: keras.Model, path: Path) -> int:
+    """Loads the backup at `path`, if any, into `model`; returns its step."""
+    if path.exists():
+        # The optimizer's variables must exist to receive the saved ones.
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(path)
+    return _optimizer_step(model)
+
+
 class _StopAtStep(keras.callbacks.Callback):
     """Stops after exactly `steps` training steps, mid-epoch if need be."""
 
@@ -453,9 +478,10 @@ def train_addition_model(
     right at `settings.stop_after_perfect` validations in a row. Writes
     `out_dir/model.keras`,
     `out_dir/history.csv` and `out_dir/loss.png`, each atomically. A run
-    killed midway leaves its state in `out_dir/.resume/`; the same call
-    resumes from the last validation (`keras.callbacks.BackupAndRestore`),
-    with the batch stream and the history continuing where they stopped.
+    stopped midway (Ctrl-C, SIGTERM, SIGKILL, a crash) leaves its state in
+    `out_dir/.resume/`, backed up atomically at the end of each epoch (a few
+    dozen steps); the same call resumes from the last backup, with the batch
+    stream and the history continuing where they stopped.
 
     Args:
         settings: The run's settings.
@@ -482,7 +508,6 @@ def train_addition_model(
             "`tensorboard_dir` needs the tensorboard package: pip install tensorboard"
         )
     resume_dir = out_dir / _RESUME_DIR
-    resume_dir.mkdir(parents=True, exist_ok=True)
 
     seed = settings.seed if settings.seed is not None else random.randrange(2**31)
     keras.utils.set_random_seed(seed)
@@ -490,12 +515,16 @@ def train_addition_model(
     train, validation, fixed_training = _data(settings, seed, stream_offset)
     # JAX reads its data-parallel layout while fitting, not only when building.
     with distribution_scope(distribute):
+        # Only now: a refused `distribute` leaves no trace in `out_dir`.
+        resume_dir.mkdir(parents=True, exist_ok=True)
         model = _compiled_model(settings, metrics=True)
 
         every = min(settings.validation_every, settings.steps)
         # An epoch is the unit of backups and of the progress bar: a few dozen
         # steps, and a whole number of validations.
         epoch_steps = min(every * math.ceil(_EPOCH_STEPS / every), settings.steps)
+        backup = resume_dir / "backup.weights.h5"
+        start_step = _restore(model, backup)
         log = _HeldOutLog(
             validation,
             every=every,
@@ -507,11 +536,7 @@ def train_addition_model(
         )
         callbacks = [
             log,
-            # A run killed while the backup is being written leaves it corrupt;
-            # a second, older backup is what it then resumes from.
-            keras.callbacks.BackupAndRestore(
-                str(resume_dir / "backup"), double_checkpoint=True
-            ),
+            _Backup(backup),
             _StopAtStep(settings.steps),
         ]
         if tensorboard_dir is not None:
@@ -521,6 +546,9 @@ def train_addition_model(
         model.fit(
             train,
             epochs=math.ceil(settings.steps / epoch_steps),
+            # Backups are made at epoch ends, except the one a run stopped
+            # mid-epoch makes; such a run has finished its steps.
+            initial_epoch=math.ceil(start_step / epoch_steps),
             steps_per_epoch=epoch_steps,
             callbacks=callbacks,
             shuffle=False,

@@ -99,6 +99,55 @@ def test_every_label_is_the_sum_of_its_operands(num_bits):
             assert _read(target[:, 0]) == a + b
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    lengths=st.tuples(st.integers(2, 130), st.integers(0, 40)),
+    batch_size=st.integers(1, 9),
+    num_batches=st.integers(1, 3),
+    first_batch=st.integers(0, 2**40),
+    seed=st.integers(0, 2**63 - 1),
+    dtype=st.sampled_from(["float16", "float32", "float64"]),
+)
+def test_any_sizes_and_seeds_give_exact_sums_of_the_stated_shape(
+    lengths, batch_size, num_batches, first_batch, seed, dtype
+):
+    low, extra = lengths
+    num_bits = (low, low + extra) if extra else low
+    dataset = addition_dataset(
+        num_bits,
+        batch_size,
+        seed=seed,
+        num_batches=num_batches,
+        first_batch=first_batch,
+        dtype=dtype,
+    )
+    batches = list(dataset)
+
+    assert len(batches) == num_batches
+    for x, y in batches:
+        length = x.shape[1]
+        assert low <= length <= low + extra
+        assert x.shape == (batch_size, length, 2)
+        assert y.shape == (batch_size, length, 1)
+        assert x.dtype == y.dtype == dtype
+        x, y = x.numpy().astype("float64"), y.numpy().astype("float64")
+        assert set(np.unique(x)) | set(np.unique(y)) <= {0.0, 1.0}
+        for row, target in zip(x, y, strict=True):
+            a, b = _read(row[:, 0]), _read(row[:, 1])
+            assert a < 2 ** (length - 1)
+            assert b < 2 ** (length - 1)
+            assert _read(target[:, 0]) == a + b
+    # Batch k depends only on the seed and k.
+    x_again, _ = next(
+        iter(
+            addition_dataset(
+                num_bits, batch_size, seed=seed, first_batch=first_batch, dtype=dtype
+            )
+        )
+    )
+    np.testing.assert_array_equal(x_again, batches[0][0])
+
+
 def test_long_sums_are_exact():
     x, y = next(iter(addition_dataset(1000, 8, seed=0)))
     for row, target in zip(x.numpy(), y.numpy(), strict=True):

@@ -437,3 +437,57 @@ def test_invalid_cell_arguments_are_rejected_with_their_value():
 def test_inputs_that_are_not_sequences_are_rejected():
     with pytest.raises(ValueError, match="ndim=3"):
         ChungGRU(4)(np.zeros((2, 3), "float32"))
+
+
+@pytest.mark.parametrize("dtype", ["int32", "bool"])
+def test_integer_and_boolean_sequences_are_cast_to_the_compute_dtype(rng, dtype):
+    fused, _ = fused_and_cellwise(random_weights(rng, dtype="float32"), "float32")
+    bits = rng.integers(0, 2, size=(BATCH, TIME, INPUT_DIM))
+
+    outputs = fused(bits.astype(dtype))
+
+    assert keras.backend.standardize_dtype(outputs.dtype) == "float32"
+    assert_allclose(outputs, fused(bits.astype("float32")), atol=0.0)
+
+
+def test_a_feature_size_other_than_the_built_one_is_rejected(rng):
+    fused, _ = fused_and_cellwise(random_weights(rng))
+
+    with pytest.raises(ValueError, match=rf"built for {INPUT_DIM} input features"):
+        fused(np.zeros((BATCH, TIME, INPUT_DIM + 1)))
+
+
+def test_sequences_without_time_steps_are_rejected_with_their_shape(rng):
+    fused, _ = fused_and_cellwise(random_weights(rng))
+
+    with pytest.raises(ValueError, match=r"at least one time step.*\(3, 0, 4\)"):
+        fused(np.zeros((BATCH, 0, INPUT_DIM)))
+
+
+def test_an_empty_batch_gives_an_empty_result(rng):
+    fused, _ = fused_and_cellwise(random_weights(rng), return_sequences=True)
+
+    assert tuple(fused(np.zeros((0, TIME, INPUT_DIM))).shape) == (0, TIME, UNITS)
+
+
+def test_weights_saved_with_other_units_are_refused_naming_both(tmp_path):
+    def model(units):
+        return keras.Sequential([keras.Input((None, INPUT_DIM)), ChungGRU(units)])
+
+    path = tmp_path / "wide.weights.h5"
+    model(UNITS + 1).save_weights(path)
+
+    with pytest.raises(ValueError, match=rf"units={UNITS + 1}.*units={UNITS}"):
+        model(UNITS).load_weights(path)
+
+
+@pytest.mark.slow
+def test_ten_thousand_steps_stay_finite_and_inside_the_tanh_range():
+    layer = ChungGRU(16)
+    x = np.random.default_rng(0).integers(0, 2, size=(2, 10_000, 2))
+
+    final_state = to_numpy(layer(x.astype("float32")))
+
+    assert final_state.shape == (2, 16)
+    assert np.isfinite(final_state).all()
+    assert np.abs(final_state).max() < 1.0

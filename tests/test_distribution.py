@@ -12,6 +12,8 @@ import pytest
 
 from keras_gru_cell.cli import main
 from keras_gru_cell.distribution import distribution_scope
+from keras_gru_cell.training import TrainingSettings
+from keras_gru_cell.training import train_addition_model
 
 SCRIPT = Path(__file__).with_name("distributed_fit.py")
 
@@ -85,9 +87,19 @@ def test_train_command_trains_mirrored_and_saves_a_plain_model(capsys, tmp_path)
 
 @pytest.mark.skipif(keras.backend.backend() != "torch", reason="PyTorch only")
 def test_train_command_refuses_mirrored_on_torch_in_one_line(capsys, tmp_path):
-    status = main(["train", "--distribute", "mirrored", "--out", str(tmp_path)])
+    out = tmp_path / "run"
+    status = main(["train", "--distribute", "mirrored", "--out", str(out)])
 
     lines = capsys.readouterr().err.strip().splitlines()
     assert status == 2
     assert len(lines) == 1
     assert "no data-parallel engine" in lines[0]
+    assert not out.exists()
+
+
+def test_training_with_an_unknown_distribution_writes_nothing(tmp_path):
+    settings = TrainingSettings(bits=3, steps=1, batch_size=2, seed=0)
+
+    with pytest.raises(ValueError, match="`distribute`"):
+        train_addition_model(settings, tmp_path / "run", distribute="multi-gpu")
+    assert not (tmp_path / "run").exists()

@@ -160,3 +160,35 @@ def test_weights_only_save_and_load(tmp_path, inputs):
     assert_array_equal(
         target.predict(inputs, verbose=0), source.predict(inputs, verbose=0)
     )
+
+
+def single_cell_model(units, use_bias=True):
+    return keras.Sequential(
+        [
+            keras.Input((None, INPUT_DIM)),
+            keras.layers.RNN(ChungGRUCell(units, use_bias=use_bias)),
+        ]
+    )
+
+
+@pytest.mark.parametrize("file_name", ["model.weights.h5", "model.keras"])
+@pytest.mark.parametrize(
+    ("target_kwargs", "pattern"),
+    [
+        ({"units": 5}, r"units=6, .* with units=5, "),
+        ({"units": 6, "use_bias": False}, r"use_bias=True into .* use_bias=False"),
+    ],
+    ids=["units", "use_bias"],
+)
+def test_weights_saved_with_another_configuration_are_refused_naming_it(
+    tmp_path, file_name, target_kwargs, pattern
+):
+    path = tmp_path / file_name
+    source = single_cell_model(6)
+    if file_name.endswith(".keras"):
+        source.save(path)
+    else:
+        source.save_weights(path)
+
+    with pytest.raises(ValueError, match=pattern):
+        single_cell_model(**target_kwargs).load_weights(path)

@@ -96,6 +96,61 @@ def test_write_atomically_leaves_the_old_file_when_writing_fails(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["history.csv"]
 
 
+def test_ctrl_c_while_backing_up_keeps_the_previous_backup(tmp_path, monkeypatch):
+    # Ctrl-C unwinds through h5py and would leave a well-formed backup with
+    # weights missing, had the backup been written in place.
+    monkeypatch.setattr(training, "_EPOCH_STEPS", 3)  # two epochs, two backups
+    real_save = keras.Model.save_weights
+    saves = []
+
+    def save_interrupted_the_second_time(model, filepath, **kwargs):
+        saves.append(filepath)
+        if len(saves) == 1:
+            return real_save(model, filepath, **kwargs)
+        with open(filepath, "wb") as f:
+            f.write(b"\x89HDF\r\n")
+        raise KeyboardInterrupt
+
+    run = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch.setattr(keras.Model, "save_weights", save_interrupted_the_second_time)
+        with pytest.raises(KeyboardInterrupt):
+            train_addition_model(TINY, run, verbose=0)
+
+    assert len(saves) == 2
+    assert sorted(p.name for p in (run / ".resume").iterdir()) == [
+        "backup.weights.h5",
+        "history.csv",
+    ]
+    resumed = train_addition_model(TINY, run, verbose=0)
+    uninterrupted = train_addition_model(TINY, tmp_path / "uninterrupted", verbose=0)
+    assert [row["step"] for row in resumed.history] == [3, 6]
+    assert resumed.history == uninterrupted.history
+    for a, b in zip(
+        resumed.model.get_weights(), uninterrupted.model.get_weights(), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_run_stopped_after_its_last_step_finishes_without_training_more(
+    tmp_path, monkeypatch
+):
+    def crash(history, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(training, "plot_losses", crash)
+    with pytest.raises(OSError, match="disk full"):
+        train_addition_model(TINY, tmp_path / "run", verbose=0)
+    monkeypatch.undo()
+
+    finished = train_addition_model(TINY, tmp_path / "run", verbose=0)
+    reference = train_addition_model(TINY, tmp_path / "reference", verbose=0)
+    assert finished.steps == TINY.steps
+    assert finished.history == reference.history
+    assert (tmp_path / "run" / "loss.png").exists()
+    assert not (tmp_path / "run" / ".resume").exists()
+
+
 def test_train_writes_tensorboard_logs_when_asked(tmp_path):
     pytest.importorskip("tensorboard")
     settings = dataclasses.replace(TINY, steps=3)
@@ -115,16 +170,40 @@ def test_train_without_tensorboard_installed_says_so_before_training(
     assert not (tmp_path / "run").exists()
 
 
+# A small learning rate keeps held-out sums wrong, so no early stop.
+_RESUMABLE_TRAIN = [
+    sys.executable,
+    "-m",
+    "keras_gru_cell.cli",
+    "train",
+    *["--steps", "200", "--lr", "0.0003", "--seed", "5", "--batch-size", "16"],
+]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("uninterrupted")
+    subprocess.run(
+        [*_RESUMABLE_TRAIN, "--out", str(out)], check=True, capture_output=True
+    )
+    return out
+
+
 @pytest.mark.slow
-def test_an_interrupted_train_resumes_where_it_stopped(tmp_path):
-    # A small learning rate keeps held-out sums wrong, so no early stop.
-    args = ["--steps", "200", "--lr", "0.0003", "--seed", "5", "--batch-size", "16"]
-    command = [sys.executable, "-m", "keras_gru_cell.cli", "train", *args]
+@pytest.mark.parametrize(
+    ("signum", "status"),
+    [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 130), (signal.SIGTERM, 143)],
+    ids=["SIGKILL", "SIGINT", "SIGTERM"],
+)
+def test_an_interrupted_train_resumes_where_it_stopped(
+    tmp_path, uninterrupted_run, signum, status
+):
     interrupted = tmp_path / "interrupted"
     process = subprocess.Popen(
-        [*command, "--out", str(interrupted)],
+        [*_RESUMABLE_TRAIN, "--out", str(interrupted)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     log = interrupted / ".resume" / "history.csv"
     deadline = time.monotonic() + 120
@@ -132,24 +211,25 @@ def test_an_interrupted_train_resumes_where_it_stopped(tmp_path):
         assert process.poll() is None, "the run ended before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == status
+    if signum != signal.SIGKILL:
+        assert stderr.strip().splitlines()[-1] == (
+            "keras-gru-cell: interrupted; run the same command again to resume training"
+        )
     assert not (interrupted / "model.keras").exists()
-    killed_at = len(_history(log))
+    interrupted_at = len(_history(log))
 
     subprocess.run(
-        [*command, "--out", str(interrupted)], check=True, capture_output=True
+        [*_RESUMABLE_TRAIN, "--out", str(interrupted)], check=True, capture_output=True
     )
-    uninterrupted = tmp_path / "uninterrupted"
-    subprocess.run(
-        [*command, "--out", str(uninterrupted)], check=True, capture_output=True
-    )
-    assert killed_at < 4
+    assert interrupted_at < 4
     resumed_rows = _history(interrupted / "history.csv")
     assert [row["step"] for row in resumed_rows] == ["50", "100", "150", "200"]
-    assert resumed_rows == _history(uninterrupted / "history.csv")
+    assert resumed_rows == _history(uninterrupted_run / "history.csv")
     resumed = keras.models.load_model(interrupted / "model.keras")
-    reference = keras.models.load_model(uninterrupted / "model.keras")
+    reference = keras.models.load_model(uninterrupted_run / "model.keras")
     for a, b in zip(resumed.get_weights(), reference.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert not (interrupted / ".resume").exists()
