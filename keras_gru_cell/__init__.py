@@ -6,6 +6,7 @@ from keras_gru_cell.addition import to_bits
 from keras_gru_cell.chung_gru import ChungGRU
 from keras_gru_cell.chung_gru_cell import ChungGRUCell
 from keras_gru_cell.distribution import distribution_scope
+from keras_gru_cell.evaluation import load_addition_model
 from keras_gru_cell.losses import QuadraticLoss
 from keras_gru_cell.metrics import ExactMatch
 from keras_gru_cell.model import build_addition_model
@@ -25,5 +26,6 @@ __all__ = [
     "distribution_scope",
     "from_bits",
     "keras_gru_to_chung_weights",
+    "load_addition_model",
     "to_bits",
 ]

@@ -213,29 +213,13 @@ def _find_devices_quietly():
 
 
 def _load_model(path: Path | None):
-    import keras
-
     if path is None:
         from keras_gru_cell.pretrained import load_pretrained_model
 
         return load_pretrained_model()
-    from keras_gru_cell.evaluation import check_addition_model
+    from keras_gru_cell.evaluation import load_addition_model
 
-    if not path.is_file():
-        raise UsageError(f"no model file at {str(path)!r}")
-    try:
-        model = keras.models.load_model(path)
-    except Exception as error:  # Keras raises many types for a bad file.
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise UsageError(
-            f"cannot load a Keras model from {str(path)!r}: "
-            f"{reason or type(error).__name__}"
-        ) from None
-    try:
-        check_addition_model(model)
-    except ValueError as error:
-        raise UsageError(f"{str(path)!r} is not an addition model: {error}") from None
-    return model
+    return load_addition_model(path)
 
 
 def _train(args) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Sequence
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -40,6 +42,49 @@ def check_addition_model(model: keras.Model) -> None:
             f"(batch, None, 1); got a model taking {inputs} and returning "
             f"{outputs}."
         )
+
+
+def load_addition_model(path: str | os.PathLike) -> keras.Model:
+    """Loads an addition model from a `.keras` file, with Keras's `safe_mode`.
+
+    Every failure is one `ValueError` that names the file: no file there, a
+    file Keras cannot read (corrupted, truncated, not a `.keras` archive, or
+    one that needs unsafe deserialization such as a `Lambda` layer's
+    bytecode), or a model that is not an addition model.
+
+    Args:
+        path: The `.keras` file, as `keras-gru-cell train` writes it.
+
+    Returns:
+        The model, compiled as it was saved.
+
+    Raises:
+        ValueError: If the file is missing, cannot be loaded safely, or
+            holds a model whose input or output shape is not that of
+            `build_addition_model`'s models.
+
+    Examples:
+        >>> load_addition_model("no/such/model.keras")
+        Traceback (most recent call last):
+        ...
+        ValueError: no model file at 'no/such/model.keras'
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no model file at {str(path)!r}")
+    try:
+        model = keras.models.load_model(path, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a bad file.
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ValueError(
+            f"cannot load a Keras model from {str(path)!r}: "
+            f"{reason or type(error).__name__}"
+        ) from None
+    try:
+        check_addition_model(model)
+    except ValueError as error:
+        raise ValueError(f"{str(path)!r} is not an addition model: {error}") from None
+    return model
 
 
 def predict_sums(model: keras.Model, pairs: Sequence[tuple[int, int]]) -> list[int]:

@@ -1,0 +1,65 @@
+"""Loading addition models from untrusted files: one clear error per failure."""
+
+from importlib import resources
+
+import keras
+import pytest
+
+from keras_gru_cell import load_addition_model
+from keras_gru_cell.evaluation import predict_sums
+
+
+@pytest.fixture
+def shipped_model_bytes():
+    files = resources.files("keras_gru_cell.pretrained")
+    return (files / "addition.keras").read_bytes()
+
+
+def test_a_saved_addition_model_loads_and_adds(tmp_path, shipped_model_bytes):
+    path = tmp_path / "model.keras"
+    path.write_bytes(shipped_model_bytes)
+
+    model = load_addition_model(path)
+
+    assert predict_sums(model, [(1024, 16), (3, 5)]) == [1040, 8]
+
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(ValueError, match=r"no model file at '.*missing\.keras'"):
+        load_addition_model(tmp_path / "missing.keras")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) // 2],
+        lambda data: b"PK\x03\x04 not really a zip",
+        lambda data: b"",
+    ],
+    ids=["truncated", "not_a_zip", "empty"],
+)
+def test_a_damaged_file_is_refused_naming_it(tmp_path, shipped_model_bytes, damage):
+    path = tmp_path / "damaged.keras"
+    path.write_bytes(damage(shipped_model_bytes))
+
+    with pytest.raises(ValueError, match=r"cannot load a Keras model from '.*damaged"):
+        load_addition_model(path)
+
+
+def test_a_file_that_needs_unsafe_deserialization_is_refused(tmp_path):
+    # A Lambda layer is stored as Python bytecode, which safe_mode never runs.
+    inputs = keras.Input((None, 2))
+    outputs = keras.layers.Lambda(lambda x: x[..., :1])(inputs)
+    path = tmp_path / "lambda.keras"
+    keras.Model(inputs, outputs).save(path)
+
+    with pytest.raises(ValueError, match=r"cannot load .*safe_mode"):
+        load_addition_model(path)
+
+
+def test_a_model_of_another_shape_is_refused_naming_its_shapes(tmp_path):
+    path = tmp_path / "dense.keras"
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(path)
+
+    with pytest.raises(ValueError, match=r"not an addition model.*\(None, 3\)"):
+        load_addition_model(path)
