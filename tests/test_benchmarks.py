@@ -23,7 +23,7 @@ def benchmark():
 
 @pytest.mark.slow
 def test_tiny_run_writes_a_report_with_ratios_to_chung_gru(benchmark, tmp_path):
-    layers = ["ChungGRU", "GRU()"]
+    layers = ["ChungGRU", "GRU()", "no recurrent layer"]
     argv = ["--tiny", "--no-memory", "--no-torch", "--repeats", "1", "--batches", "1"]
 
     report = benchmark.main([*argv, "--layers", *layers, "--output-dir", str(tmp_path)])
@@ -39,6 +39,12 @@ def test_tiny_run_writes_a_report_with_ratios_to_chung_gru(benchmark, tmp_path):
     assert written["versions"]["keras"]
     assert written["machine"]["cores"] >= 1
     assert next(tmp_path.glob("recurrent_throughput_*.png")).stat().st_size > 0
+    # The baseline does no recurrent arithmetic: it has no share of the peak.
+    assert "| no recurrent layer | default |" in written["table"]
+    baseline_row = next(
+        line for line in written["table"].splitlines() if "no recurrent" in line
+    )
+    assert baseline_row.count("| — |") == 2
 
 
 def test_flop_count_matches_the_issue_for_the_large_shape(benchmark):

@@ -14,6 +14,7 @@ import pytest
 from keras_gru_cell import ChungGRU
 from keras_gru_cell import ChungGRUCell
 from tests.asserts import FLOAT64_ATOL
+from tests.asserts import FLOAT64_RTOL
 from tests.asserts import assert_allclose
 from tests.asserts import to_numpy
 from tests.gradients import input_and_weight_gradients
@@ -216,6 +217,28 @@ def test_gradients_match_cellwise_rnn(rng, features, dtype):
     assert len(d_weights) == len(weights)
     for actual, expected in zip(d_weights, expected_d_weights, strict=True):
         assert_allclose(actual, expected, atol=TOLERANCE[dtype])
+
+
+# Short sequences are unrolled on JAX, longer ones run in a loop: both sides of
+# the limit, 16 steps.
+@pytest.mark.parametrize("time", [16, 17, 40])
+def test_outputs_and_gradients_match_cellwise_rnn_at_any_length(rng, time):
+    weights = random_weights(rng)
+    kwargs = {"return_sequences": True, "go_backwards": True}
+    fused, cellwise = fused_and_cellwise(weights, **kwargs)
+    x = rng.normal(size=(BATCH, time, INPUT_DIM))
+    probe = rng.normal(size=(BATCH, time, UNITS))
+
+    d_x, d_weights = input_and_weight_gradients(fused, x, probe)
+    expected_d_x, expected_d_weights = input_and_weight_gradients(cellwise, x, probe)
+
+    # Gradients summed over 40 steps grow to about 10: a relative tolerance
+    # too, for the backends that compute float64 partly in float32.
+    tolerance = {"atol": FLOAT64_ATOL, "rtol": FLOAT64_RTOL}
+    assert_allclose(fused(x), cellwise(x), **tolerance)
+    assert_allclose(d_x, expected_d_x, **tolerance)
+    for actual, expected in zip(d_weights, expected_d_weights, strict=True):
+        assert_allclose(actual, expected, **tolerance)
 
 
 def test_gradients_through_masked_steps_match_cellwise_rnn(rng):
