@@ -434,11 +434,22 @@ class _Backup(keras.callbacks.Callback):
 
 
 def _restore(model: keras.Model, path: Path) -> int:
-    """Loads the backup at `path`, if any, into `model`; returns its step."""
+    """Loads the backup at `path`, if any, into `model`; returns its step.
+
+    Raises:
+        ValueError: If the backup is of a model built with other settings.
+    """
     if path.exists():
         # The optimizer's variables must exist to receive the saved ones.
         model.optimizer.build(model.trainable_variables)
-        model.load_weights(path)
+        try:
+            model.load_weights(path)
+        except ValueError:
+            raise ValueError(
+                f"{str(path.parent)!r} holds an interrupted run of a model with "
+                "other settings: rerun it with its own settings to resume it, or "
+                "delete that folder to start afresh."
+            ) from None
     return _optimizer_step(model)
 
 
@@ -497,8 +508,10 @@ def train_addition_model(
         A `TrainingResult`.
 
     Raises:
-        ValueError: If `out_dir` exists and is not a folder, or
-            `tensorboard_dir` is set but TensorBoard is not installed.
+        ValueError: If `out_dir` exists and is not a folder, holds an
+            interrupted run of a model with other settings, or
+            `tensorboard_dir` is set but TensorBoard is not installed; or
+            for a `distribute` that `distribution_scope` refuses.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():

@@ -132,16 +132,22 @@ def test_ctrl_c_while_backing_up_keeps_the_previous_backup(tmp_path, monkeypatch
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_run_stopped_after_its_last_step_finishes_without_training_more(
-    tmp_path, monkeypatch
-):
+def _crash_after_the_last_step(settings, out_dir, monkeypatch):
+    """Trains, then fails writing the loss plot: `.resume/` holds the end."""
+
     def crash(history, path):
         raise OSError("disk full")
 
-    monkeypatch.setattr(training, "plot_losses", crash)
-    with pytest.raises(OSError, match="disk full"):
-        train_addition_model(TINY, tmp_path / "run", verbose=0)
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "plot_losses", crash)
+        with pytest.raises(OSError, match="disk full"):
+            train_addition_model(settings, out_dir, verbose=0)
+
+
+def test_a_run_stopped_after_its_last_step_finishes_without_training_more(
+    tmp_path, monkeypatch
+):
+    _crash_after_the_last_step(TINY, tmp_path / "run", monkeypatch)
 
     finished = train_addition_model(TINY, tmp_path / "run", verbose=0)
     reference = train_addition_model(TINY, tmp_path / "reference", verbose=0)
@@ -149,6 +155,14 @@ def test_a_run_stopped_after_its_last_step_finishes_without_training_more(
     assert finished.history == reference.history
     assert (tmp_path / "run" / "loss.png").exists()
     assert not (tmp_path / "run" / ".resume").exists()
+
+
+def test_resuming_with_another_model_size_says_how_to_go_on(tmp_path, monkeypatch):
+    _crash_after_the_last_step(TINY, tmp_path, monkeypatch)
+    wider = dataclasses.replace(TINY, hidden_size=TINY.hidden_size + 1)
+
+    with pytest.raises(ValueError, match=r"\.resume' holds an interrupted run.*delete"):
+        train_addition_model(wider, tmp_path, verbose=0)
 
 
 def test_train_writes_tensorboard_logs_when_asked(tmp_path):
