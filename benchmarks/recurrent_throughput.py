@@ -456,8 +456,9 @@ def parse_args(argv=None):
     parser.add_argument(
         "--repeats",
         type=int,
-        default=5,
-        help="timed repetitions per measurement (default 5)",
+        default=30,
+        help="at most this many timed repetitions per measurement; fewer once "
+        "--max-seconds have passed (default 30)",
     )
     parser.add_argument(
         "--max-seconds",
