@@ -1,13 +1,12 @@
 """The time loop of `ChungGRU`: fused steps and a hand-written backward pass.
 
-Each step holds the recurrent products and elementwise math; the input
-products of all time steps are one matmul before the loop (on JAX, each step
-projects its own inputs; see `run`). Autodiff through a loop keeps per-step
-weight gradients, one small matmul per step; the backward pass here instead
-returns the pre-activation gradients of every step and forms the weight
-gradients as large matmuls after the loop. It is exact only for sigmoid gates
-and a tanh candidate, whose derivatives it spells out; other activations
-differentiate the same forward loop by autodiff.
+The input products of all time steps are computed before this loop, so each
+step holds only the two recurrent products and elementwise math. Autodiff
+through a loop keeps per-step weight gradients, one small matmul per step; the
+backward pass here instead returns the pre-activation gradients of every step
+and forms the recurrent-kernel gradient as two large matmuls after the loop.
+It is exact only for sigmoid gates and a tanh candidate, whose derivatives it
+spells out; other activations differentiate the same forward loop by autodiff.
 
 TensorFlow and JAX wrap the same `keras.ops` loops in their own custom-gradient
 mechanism (TensorFlow also compiles them with XLA); PyTorch runs the same math
@@ -30,9 +29,7 @@ def has_fused_gradient(activation, recurrent_activation) -> bool:
 
 
 def run(
-    inputs,
-    kernel,
-    bias,
+    projected,
     initial_state,
     recurrent_kernel,
     mask=None,
@@ -40,12 +37,10 @@ def run(
     activation=keras.activations.tanh,
     recurrent_activation=keras.activations.sigmoid,
 ):
-    """Runs the recurrence over time-major inputs.
+    """Runs the recurrence over time-major pre-activations.
 
     Args:
-        inputs: `(time, batch, input_dim)`.
-        kernel: `(input_dim, 3 * units)`, `[W_z | W_r | W_h]`.
-        bias: `None` or `(3 * units,)`.
+        projected: `(time, batch, 3 * units)`, `x_t W + b` for every step.
         initial_state: `(batch, units)`.
         recurrent_kernel: `(units, 3 * units)`, `[U_z | U_r | U_h]`.
         mask: `None` or a boolean `(time, batch, 1)`; a masked step keeps the
@@ -58,24 +53,9 @@ def run(
     Returns:
         The states after every step, `(time, batch, units)`.
     """
-    fused_gradient = has_fused_gradient(activation, recurrent_activation)
-    if keras.backend.backend() == "jax":
-        # XLA's CPU loop that reads each step's narrow inputs and projects
-        # them runs faster (about 1.3x at the benchmark's large and long
-        # shapes) than one that reads each step's slice of precomputed
-        # `(time, batch, 3 * units)` projections.
-        if fused_gradient:
-            return _run_jax(
-                inputs,
-                kernel,
-                bias,
-                initial_state,
-                recurrent_kernel,
-                mask,
-                recurrent_mask,
-            )
+    if not has_fused_gradient(activation, recurrent_activation):
         states, _ = _forward(
-            (inputs, kernel, bias),
+            projected,
             initial_state,
             recurrent_kernel,
             mask,
@@ -85,12 +65,13 @@ def run(
             residuals=False,
         )
         return states
-    projected = ops.matmul(inputs, kernel)
-    if bias is not None:
-        projected = projected + bias
-    backend = keras.backend.backend() if fused_gradient else None
+    backend = keras.backend.backend()
     if backend == "tensorflow":
         return _run_tensorflow(
+            projected, initial_state, recurrent_kernel, mask, recurrent_mask
+        )
+    if backend == "jax":
+        return _run_jax(
             projected, initial_state, recurrent_kernel, mask, recurrent_mask
         )
     if backend == "torch":
@@ -103,8 +84,6 @@ def run(
         recurrent_kernel,
         mask,
         recurrent_mask,
-        activation,
-        recurrent_activation,
         residuals=False,
     )
     return states
@@ -122,24 +101,15 @@ def _forward(
 ):
     """Returns `(states, (gates, candidates))`, all `(time, batch, ...)`.
 
-    `projected` is `(time, batch, 3 * units)`, or a tuple `(inputs, kernel,
-    bias)` to project each step's inputs inside the loop. Without `residuals`,
-    which only the backward pass reads, the second item is `None`: loops do
-    not drop unused outputs by themselves.
+    Without `residuals`, which only the backward pass reads, the second item
+    is `None`: loops do not drop unused outputs by themselves.
     """
     units = recurrent_kernel.shape[0]
     kernel_zr = recurrent_kernel[:, : 2 * units]
     kernel_h = recurrent_kernel[:, 2 * units :]
-    input_kernel = input_bias = None
-    if isinstance(projected, tuple):
-        projected, input_kernel, input_bias = projected
 
     def step(h_prev, inputs):
         projected_t, mask_t = inputs if mask is not None else (inputs, None)
-        if input_kernel is not None:
-            projected_t = ops.matmul(projected_t, input_kernel)
-            if input_bias is not None:
-                projected_t = projected_t + input_bias
         h_rec = h_prev if recurrent_mask is None else h_prev * recurrent_mask
         gates = recurrent_activation(
             projected_t[:, : 2 * units] + ops.matmul(h_rec, kernel_zr)
@@ -354,17 +324,13 @@ def _run_tensorflow(projected, initial_state, recurrent_kernel, mask, recurrent_
     return fused(projected, initial_state, recurrent_kernel)
 
 
-def _run_jax(
-    inputs, kernel, bias, initial_state, recurrent_kernel, mask, recurrent_mask
-):
+def _run_jax(projected, initial_state, recurrent_kernel, mask, recurrent_mask):
     import jax
 
     @jax.custom_vjp
-    def fused(
-        inputs, kernel, bias, initial_state, recurrent_kernel, mask, recurrent_mask
-    ):
+    def fused(projected, initial_state, recurrent_kernel, mask, recurrent_mask):
         states, _ = _forward(
-            (inputs, kernel, bias),
+            projected,
             initial_state,
             recurrent_kernel,
             mask,
@@ -373,20 +339,11 @@ def _run_jax(
         )
         return states
 
-    def fused_forward(
-        inputs, kernel, bias, initial_state, recurrent_kernel, mask, recurrent_mask
-    ):
+    def fused_forward(projected, initial_state, recurrent_kernel, mask, recurrent_mask):
         states, (gates, candidates) = _forward(
-            (inputs, kernel, bias),
-            initial_state,
-            recurrent_kernel,
-            mask,
-            recurrent_mask,
+            projected, initial_state, recurrent_kernel, mask, recurrent_mask
         )
         residuals = (
-            inputs,
-            kernel,
-            bias,
             states,
             gates,
             candidates,
@@ -398,30 +355,29 @@ def _run_jax(
         return states, residuals
 
     def fused_backward(residuals, d_states):
-        inputs, kernel, bias, *loop_residuals = residuals
-        d_projected, d_initial, d_recurrent_kernel = _backward(
-            d_states, *loop_residuals
+        (
+            states,
+            gates,
+            candidates,
+            initial_state,
+            recurrent_kernel,
+            mask,
+            recurrent_mask,
+        ) = residuals
+        grads = _backward(
+            d_states,
+            states,
+            gates,
+            candidates,
+            initial_state,
+            recurrent_kernel,
+            mask,
+            recurrent_mask,
         )
-        d_flat = ops.reshape(d_projected, (-1, d_projected.shape[-1]))
-        d_inputs = ops.matmul(d_projected, ops.transpose(kernel))
-        d_kernel = ops.matmul(
-            ops.transpose(ops.reshape(inputs, (-1, inputs.shape[-1]))), d_flat
-        )
-        d_bias = None if bias is None else ops.sum(d_flat, axis=0)
-        return (
-            d_inputs,
-            d_kernel,
-            d_bias,
-            d_initial,
-            d_recurrent_kernel,
-            None,
-            None,
-        )
+        return (*grads, None, None)
 
     fused.defvjp(fused_forward, fused_backward)
-    return fused(
-        inputs, kernel, bias, initial_state, recurrent_kernel, mask, recurrent_mask
-    )
+    return fused(projected, initial_state, recurrent_kernel, mask, recurrent_mask)
 
 
 def _run_torch(projected, initial_state, recurrent_kernel, mask, recurrent_mask):
