@@ -465,15 +465,16 @@ def _torch_backward(
     """`_backward` in plain PyTorch (`ops.matmul` of a transpose costs 10x `@`)."""
     import torch
 
-    # As in `_torch_forward`, some tensors may arrive in float32.
+    # As in `_torch_forward`, the incoming gradient and the saved initial
+    # state may be float32; the forward pass's outputs are already in `dtype`.
     dtype = recurrent_kernel.dtype
     previous = torch.cat([initial_state[None], states[:-1]]).to(dtype)
     d_initial, d_gates, d_candidates, recurrent_inputs, reset_inputs = (
         _torch_backward_loop(
             d_states.to(dtype),
             previous,
-            gates.to(dtype),
-            candidates.to(dtype),
+            gates,
+            candidates,
             recurrent_kernel,
             mask,
             recurrent_mask,
