@@ -19,6 +19,8 @@ import functools
 import keras
 from keras import ops
 
+from keras_gru_cell import _ops
+
 
 def has_fused_gradient(activation, recurrent_activation) -> bool:
     """Whether the hand-written backward pass matches these activations."""
@@ -107,16 +109,17 @@ def _forward(
     units = recurrent_kernel.shape[0]
     kernel_zr = recurrent_kernel[:, : 2 * units]
     kernel_h = recurrent_kernel[:, 2 * units :]
+    activation = _ops.activation(activation)
 
     def step(h_prev, inputs):
         projected_t, mask_t = inputs if mask is not None else (inputs, None)
         h_rec = h_prev if recurrent_mask is None else h_prev * recurrent_mask
         gates = recurrent_activation(
-            projected_t[:, : 2 * units] + ops.matmul(h_rec, kernel_zr)
+            projected_t[:, : 2 * units] + _ops.matmul(h_rec, kernel_zr)
         )
         z, r = gates[:, :units], gates[:, units:]
         candidate = activation(
-            projected_t[:, 2 * units :] + ops.matmul(r * h_rec, kernel_h)
+            projected_t[:, 2 * units :] + _ops.matmul(r * h_rec, kernel_h)
         )
         h = (1.0 - z) * h_prev + z * candidate
         if mask_t is not None:
@@ -161,8 +164,8 @@ def _backward(
 
     d_recurrent_kernel = ops.concatenate(
         [
-            ops.matmul(ops.transpose(flat(recurrent_inputs)), flat(d_gates)),
-            ops.matmul(ops.transpose(flat(reset_inputs)), flat(d_candidates)),
+            _ops.matmul(ops.transpose(flat(recurrent_inputs)), flat(d_gates)),
+            _ops.matmul(ops.transpose(flat(reset_inputs)), flat(d_candidates)),
         ],
         axis=1,
     )
@@ -204,11 +207,11 @@ def _backward_loop(
             d_h = ops.where(mask_t, d_h, 0.0)
         z, r = gates_t[:, :units], gates_t[:, units:]
         d_candidate = d_h * z * (1.0 - candidate * candidate)
-        d_reset_input = ops.matmul(d_candidate, kernel_h_t)
+        d_reset_input = _ops.matmul(d_candidate, kernel_h_t)
         d_gates = ops.concatenate(
             [d_h * (candidate - h_prev), d_reset_input * h_rec], axis=-1
         ) * (gates_t * (1.0 - gates_t))
-        d_rec = d_reset_input * r + ops.matmul(d_gates, kernel_zr_t)
+        d_rec = d_reset_input * r + _ops.matmul(d_gates, kernel_zr_t)
         if recurrent_mask is not None:
             d_rec = d_rec * recurrent_mask
         d_prev = d_h * (1.0 - z) + d_rec

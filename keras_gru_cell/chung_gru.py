@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from keras_gru_cell import _fused_loop
+from keras_gru_cell import _ops
 from keras_gru_cell.chung_gru_cell import ChungGRUCell
 
 
@@ -240,7 +241,7 @@ class ChungGRU(keras.layers.RNN):
 
         # Time-major before the matmul: the inputs are narrower than the
         # projections, so this transpose is the cheap one.
-        projected = ops.matmul(
+        projected = _ops.matmul(
             ops.transpose(sequences, (1, 0, 2)), ops.cast(cell.kernel, dtype)
         )
         if cell.use_bias:

@@ -9,6 +9,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from keras_gru_cell import _ops
 from keras_gru_cell._dropout_rnn_cell import DropoutRNNCell
 from keras_gru_cell.weights import keras_gru_to_chung_weights
 
@@ -287,17 +288,17 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
         if training and self.recurrent_dropout > 0.0:
             h_rec = h_rec * self.get_recurrent_dropout_mask(h_prev)
 
-        projected = ops.matmul(x, self.kernel)
+        projected = _ops.matmul(x, self.kernel)
         if self.use_bias:
             projected = projected + self.bias
         x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
 
         # z and r share one product with [U_z | U_r]; U_h needs r first.
-        zr = ops.matmul(h_rec, self.recurrent_kernel[:, : 2 * self.units])
+        zr = _ops.matmul(h_rec, self.recurrent_kernel[:, : 2 * self.units])
         z = self.recurrent_activation(x_z + zr[:, : self.units])
         r = self.recurrent_activation(x_r + zr[:, self.units :])
-        h_tilde = self.activation(
-            x_h + ops.matmul(r * h_rec, self.recurrent_kernel[:, 2 * self.units :])
+        h_tilde = _ops.activation(self.activation)(
+            x_h + _ops.matmul(r * h_rec, self.recurrent_kernel[:, 2 * self.units :])
         )
         h = (1.0 - z) * h_prev + z * h_tilde
 

@@ -92,3 +92,52 @@ def random_gru_weights(rng, input_dim, units, *, use_bias=True, dtype="float64")
         rng.normal(0.0, 0.3, (3 * units,)),
     ]
     return [w.astype(dtype) for w in weights[: 3 if use_bias else 2]]
+
+
+def chung_gru_gradients(x, probe, kernel, recurrent_kernel, bias):
+    """Backpropagation through time of `sum(outputs * probe)`, by hand.
+
+    `outputs` are the paper's GRU states after every step from a zero state,
+    `(batch, time, units)` like `probe`. Returns the gradients with respect to
+    `x`, `kernel`, `recurrent_kernel` and `bias`, in that order.
+    """
+    batch, time, _ = x.shape
+    units = recurrent_kernel.shape[0]
+    w_z, w_r, w_h = np.split(kernel, 3, axis=1)
+    u_z, u_r, u_h = np.split(recurrent_kernel, 3, axis=1)
+    b_z, b_r, b_h = np.split(bias, 3)
+
+    h = np.zeros((batch, units), dtype=x.dtype)
+    steps = []
+    for t in range(time):
+        z = sigmoid(x[:, t] @ w_z + h @ u_z + b_z)
+        r = sigmoid(x[:, t] @ w_r + h @ u_r + b_r)
+        candidate = np.tanh(x[:, t] @ w_h + (r * h) @ u_h + b_h)
+        steps.append((h, z, r, candidate))
+        h = (1.0 - z) * h + z * candidate
+
+    d_x = np.zeros_like(x)
+    d_w = [np.zeros_like(w_z) for _ in range(3)]
+    d_u = [np.zeros_like(u_z) for _ in range(3)]
+    d_b = [np.zeros_like(b_z) for _ in range(3)]
+    d_h = np.zeros((batch, units), dtype=x.dtype)
+    for t in reversed(range(time)):
+        h_prev, z, r, candidate = steps[t]
+        d_h = d_h + probe[:, t]
+        d_pre_h = d_h * z * (1.0 - candidate**2)
+        d_reset_input = d_pre_h @ u_h.T
+        d_pre_z = d_h * (candidate - h_prev) * z * (1.0 - z)
+        d_pre_r = d_reset_input * h_prev * r * (1.0 - r)
+        recurrent_inputs = (h_prev, h_prev, r * h_prev)
+        for k, d_pre in enumerate((d_pre_z, d_pre_r, d_pre_h)):
+            d_w[k] += x[:, t].T @ d_pre
+            d_u[k] += recurrent_inputs[k].T @ d_pre
+            d_b[k] += d_pre.sum(axis=0)
+        d_x[:, t] = d_pre_z @ w_z.T + d_pre_r @ w_r.T + d_pre_h @ w_h.T
+        d_h = d_h * (1.0 - z) + d_reset_input * r + d_pre_z @ u_z.T + d_pre_r @ u_r.T
+    return (
+        d_x,
+        np.concatenate(d_w, axis=1),
+        np.concatenate(d_u, axis=1),
+        np.concatenate(d_b),
+    )

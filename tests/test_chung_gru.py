@@ -13,16 +13,22 @@ import pytest
 
 from keras_gru_cell import ChungGRU
 from keras_gru_cell import ChungGRUCell
-from tests.asserts import FLOAT64_ATOL
-from tests.asserts import FLOAT64_RTOL
 from tests.asserts import assert_allclose
 from tests.asserts import to_numpy
+from tests.asserts import tolerance
 from tests.gradients import input_and_weight_gradients
 from tests.numpy_reference import random_gru_weights
 from tests.numpy_reference import run_sequence
 
 BATCH, TIME, INPUT_DIM, UNITS = 3, 7, 4, 5
-TOLERANCE = {"float64": FLOAT64_ATOL, "float32": 1e-5}
+
+
+def close(dtype="float64", steps=TIME):
+    """The tolerance of a comparison of `steps` recurrent steps in `dtype`.
+
+    A gradient runs the steps forward and back: twice as many (`steps=2 * TIME`).
+    """
+    return tolerance(dtype, steps * UNITS)
 
 
 @pytest.fixture
@@ -102,7 +108,7 @@ def test_outputs_and_states_match_cellwise_rnn(rng, features, masked, use_bias, 
     assert len(actual) == len(expected)
     for a, e in zip(actual, expected, strict=True):
         assert a.shape == e.shape
-        assert_allclose(a, e, atol=TOLERANCE[dtype])
+        assert_allclose(a, e, **close(dtype))
 
 
 @pytest.mark.parametrize("go_backwards", [False, True])
@@ -123,8 +129,8 @@ def test_matches_numpy_reference_with_initial_state(rng, masked, go_backwards):
     expected_outputs, expected_state = run_sequence(
         x, *weights, initial_state=h0, mask=mask, go_backwards=go_backwards
     )
-    assert_allclose(outputs, expected_outputs, atol=FLOAT64_ATOL)
-    assert_allclose(state, expected_state, atol=FLOAT64_ATOL)
+    assert_allclose(outputs, expected_outputs, **close())
+    assert_allclose(state, expected_state, **close())
 
 
 def test_masking_layer_in_a_model_matches_cellwise_rnn(rng):
@@ -139,7 +145,7 @@ def test_masking_layer_in_a_model_matches_cellwise_rnn(rng):
 
     fused, cellwise = fused_and_cellwise(weights, return_sequences=True)
 
-    assert_allclose(model(fused)(x), model(cellwise)(x), atol=FLOAT64_ATOL)
+    assert_allclose(model(fused)(x), model(cellwise)(x), **close())
 
 
 def test_stateful_layer_continues_across_batches_like_cellwise_rnn(rng):
@@ -157,10 +163,10 @@ def test_stateful_layer_continues_across_batches_like_cellwise_rnn(rng):
     actual = batches_then_restart(fused)
 
     expected, _ = run_sequence(x, *weights)
-    assert_allclose(actual[0], expected[:, :3], atol=FLOAT64_ATOL)
-    assert_allclose(actual[1], expected[:, 3:], atol=FLOAT64_ATOL)
+    assert_allclose(actual[0], expected[:, :3], **close())
+    assert_allclose(actual[1], expected[:, 3:], **close())
     for a, e in zip(actual, batches_then_restart(cellwise), strict=True):
-        assert_allclose(a, e, atol=FLOAT64_ATOL)
+        assert_allclose(a, e, **close())
 
 
 def test_stateful_layer_trains_across_batches(rng):
@@ -213,10 +219,10 @@ def test_gradients_match_cellwise_rnn(rng, features, dtype):
     d_x, d_weights = input_and_weight_gradients(fused, x, probe)
     expected_d_x, expected_d_weights = input_and_weight_gradients(cellwise, x, probe)
 
-    assert_allclose(d_x, expected_d_x, atol=TOLERANCE[dtype])
+    assert_allclose(d_x, expected_d_x, **close(dtype, steps=2 * TIME))
     assert len(d_weights) == len(weights)
     for actual, expected in zip(d_weights, expected_d_weights, strict=True):
-        assert_allclose(actual, expected, atol=TOLERANCE[dtype])
+        assert_allclose(actual, expected, **close(dtype, steps=2 * TIME))
 
 
 # Short sequences are unrolled on JAX, longer ones run in a loop: both sides of
@@ -232,13 +238,10 @@ def test_outputs_and_gradients_match_cellwise_rnn_at_any_length(rng, time):
     d_x, d_weights = input_and_weight_gradients(fused, x, probe)
     expected_d_x, expected_d_weights = input_and_weight_gradients(cellwise, x, probe)
 
-    # Gradients summed over 40 steps grow to about 10: a relative tolerance
-    # too, for the backends that compute float64 partly in float32.
-    tolerance = {"atol": FLOAT64_ATOL, "rtol": FLOAT64_RTOL}
-    assert_allclose(fused(x), cellwise(x), **tolerance)
-    assert_allclose(d_x, expected_d_x, **tolerance)
+    assert_allclose(fused(x), cellwise(x), **close(steps=time))
+    assert_allclose(d_x, expected_d_x, **close(steps=2 * time))
     for actual, expected in zip(d_weights, expected_d_weights, strict=True):
-        assert_allclose(actual, expected, **tolerance)
+        assert_allclose(actual, expected, **close(steps=2 * time))
 
 
 def test_gradients_through_masked_steps_match_cellwise_rnn(rng):
@@ -259,9 +262,9 @@ def test_gradients_through_masked_steps_match_cellwise_rnn(rng):
         masked(cellwise), x, probe
     )
 
-    assert_allclose(d_x, expected_d_x, atol=FLOAT64_ATOL)
+    assert_allclose(d_x, expected_d_x, **close(steps=2 * TIME))
     for actual, expected in zip(d_weights, expected_d_weights, strict=True):
-        assert_allclose(actual, expected, atol=FLOAT64_ATOL)
+        assert_allclose(actual, expected, **close(steps=2 * TIME))
 
 
 def test_dropout_matches_cellwise_rnn_with_the_same_seed(rng):
@@ -274,9 +277,9 @@ def test_dropout_matches_cellwise_rnn_with_the_same_seed(rng):
     dropped = fused(x, training=True)
     expected = cellwise(x, training=True)
 
-    assert_allclose(dropped, expected, atol=FLOAT64_ATOL)
+    assert_allclose(dropped, expected, **close())
     assert not np.allclose(to_numpy(dropped), to_numpy(fused(x)))
-    assert_allclose(fused(x), cellwise(x), atol=FLOAT64_ATOL)
+    assert_allclose(fused(x), cellwise(x), **close())
 
 
 def regression_model(layer):
@@ -302,9 +305,11 @@ def test_training_follows_the_cellwise_rnn_trajectory(rng):
     ]
 
     assert histories[0][-1] < histories[0][0]
-    assert_allclose(histories[0], histories[1], atol=1e-5)
+    # Six optimizer steps, each through TIME steps forward and back.
+    trajectory = close("float32", steps=6 * TIME)
+    assert_allclose(histories[0], histories[1], **trajectory)
     for a, e in zip(models[0].get_weights(), models[1].get_weights(), strict=True):
-        assert_allclose(a, e, atol=1e-5)
+        assert_allclose(a, e, **trajectory)
 
 
 def test_weights_have_the_cell_layout():
@@ -358,7 +363,7 @@ def test_a_weights_file_of_one_layer_loads_into_the_other(rng, tmp_path, directi
 
     for a, e in zip(target.get_weights(), source.get_weights(), strict=True):
         np.testing.assert_array_equal(a, e)
-    assert_allclose(target(x), source(x), atol=1e-5)
+    assert_allclose(target(x), source(x), **close("float32"))
 
 
 def test_a_saved_cellwise_model_gives_its_weights_to_the_fused_layer(rng, tmp_path):
@@ -372,7 +377,7 @@ def test_a_saved_cellwise_model_gives_its_weights_to_the_fused_layer(rng, tmp_pa
     fused = keras.Sequential([keras.Input((TIME, INPUT_DIM)), ChungGRU(UNITS)])
     fused.set_weights(restored.get_weights())
 
-    assert_allclose(fused(x), cellwise(x), atol=1e-5)
+    assert_allclose(fused(x), cellwise(x), **close("float32"))
 
 
 def test_registered_under_the_package_name():

@@ -7,16 +7,20 @@ import numpy as np
 import pytest
 
 from keras_gru_cell import ChungGRUCell
-from tests.asserts import FLOAT64_ATOL
 from tests.asserts import assert_allclose
 from tests.asserts import assert_array_equal
 from tests.asserts import to_numpy
+from tests.asserts import tolerance
 from tests.numpy_reference import chung_gru_step
 from tests.numpy_reference import random_gru_weights
 from tests.numpy_reference import run_sequence
 
 BATCH, TIME, INPUT_DIM, UNITS = 3, 7, 4, 5
-TOLERANCE = {"float64": FLOAT64_ATOL, "float32": 1e-5}
+
+
+def close(dtype="float64", steps=TIME):
+    """The tolerance of a comparison of `steps` recurrent steps in `dtype`."""
+    return tolerance(dtype, steps * UNITS)
 
 
 def random_weights(rng, input_dim=INPUT_DIM, units=UNITS, dtype="float64"):
@@ -49,8 +53,8 @@ def test_whole_sequence_matches_numpy_reference(rng, dtype):
     outputs, state = rnn(x)
 
     expected_outputs, expected_state = run_sequence(x, *weights)
-    assert_allclose(outputs, expected_outputs, atol=TOLERANCE[dtype])
-    assert_allclose(state, expected_state, atol=TOLERANCE[dtype])
+    assert_allclose(outputs, expected_outputs, **close(dtype))
+    assert_allclose(state, expected_state, **close(dtype))
 
 
 def test_update_gate_selects_the_new_candidate(rng):
@@ -63,7 +67,7 @@ def test_update_gate_selects_the_new_candidate(rng):
 
     outputs = rnn(np.full((1, 1, 1), 0.5))
 
-    assert_allclose(outputs[0, 0, 0], np.tanh(0.5), atol=FLOAT64_ATOL)
+    assert_allclose(outputs[0, 0, 0], np.tanh(0.5), **close())
 
 
 def test_reset_gate_applies_before_the_recurrent_product(rng):
@@ -76,7 +80,7 @@ def test_reset_gate_applies_before_the_recurrent_product(rng):
 
     h, _ = cell(x_t, [h_prev])
 
-    assert_allclose(h, chung_gru_step(x_t, h_prev, *weights), atol=FLOAT64_ATOL)
+    assert_allclose(h, chung_gru_step(x_t, h_prev, *weights), **close())
 
 
 def test_golden_output_with_constant_initializers():
@@ -93,7 +97,7 @@ def test_golden_output_with_constant_initializers():
 
     a = 0.1 * 3.0
     z = 1.0 / (1.0 + np.exp(-a))
-    assert_allclose(output, np.full((1, 2), z * np.tanh(a)), atol=1e-6)
+    assert_allclose(output, np.full((1, 2), z * np.tanh(a)), **tolerance("float32", 2))
 
 
 def test_masking_layer_skips_padded_steps(rng):
@@ -111,8 +115,8 @@ def test_masking_layer_skips_padded_steps(rng):
     sequence, state = model(x)
 
     expected_sequence, expected_state = run_sequence(x, *weights, mask=mask)
-    assert_allclose(sequence, expected_sequence, atol=FLOAT64_ATOL)
-    assert_allclose(state, expected_state, atol=FLOAT64_ATOL)
+    assert_allclose(sequence, expected_sequence, **close())
+    assert_allclose(state, expected_state, **close())
 
 
 def test_embedding_mask_zero_propagates_to_the_cell(rng):
@@ -125,7 +129,7 @@ def test_embedding_mask_zero_propagates_to_the_cell(rng):
 
     embedded = to_numpy(embedding(tokens))
     _, expected = run_sequence(embedded, *weights, mask=tokens != 0)
-    assert_allclose(state, expected, atol=FLOAT64_ATOL)
+    assert_allclose(state, expected, **close())
 
 
 def test_go_backwards_reads_the_sequence_in_reverse(rng):
@@ -136,7 +140,7 @@ def test_go_backwards_reads_the_sequence_in_reverse(rng):
     outputs = rnn(x)
 
     expected, _ = run_sequence(x, *weights, go_backwards=True)
-    assert_allclose(outputs, expected, atol=FLOAT64_ATOL)
+    assert_allclose(outputs, expected, **close())
 
 
 def test_initial_state_is_used(rng):
@@ -148,7 +152,7 @@ def test_initial_state_is_used(rng):
     state = rnn(x, initial_state=[h0])
 
     _, expected = run_sequence(x, *weights, initial_state=h0)
-    assert_allclose(state, expected, atol=FLOAT64_ATOL)
+    assert_allclose(state, expected, **close())
 
 
 def test_stateful_layer_continues_across_batches(rng):
@@ -161,10 +165,10 @@ def test_stateful_layer_continues_across_batches(rng):
     restarted = rnn(x[:, 3:])
 
     expected, _ = run_sequence(x, *weights)
-    assert_allclose(first, expected[:, :3], atol=FLOAT64_ATOL)
-    assert_allclose(second, expected[:, 3:], atol=FLOAT64_ATOL)
+    assert_allclose(first, expected[:, :3], **close())
+    assert_allclose(second, expected[:, 3:], **close())
     fresh, _ = run_sequence(x[:, 3:], *weights)
-    assert_allclose(restarted, fresh, atol=FLOAT64_ATOL)
+    assert_allclose(restarted, fresh, **close())
 
 
 def test_unrolled_loop_matches_reference(rng):
@@ -173,7 +177,7 @@ def test_unrolled_loop_matches_reference(rng):
     inputs = keras.Input((TIME, INPUT_DIM), dtype="float64")
     model = keras.Model(inputs, chung_rnn(weights, unroll=True)(inputs))
 
-    assert_allclose(model(x), run_sequence(x, *weights)[1], atol=FLOAT64_ATOL)
+    assert_allclose(model(x), run_sequence(x, *weights)[1], **close())
 
 
 def test_no_bias_variant_has_two_weights_and_matches_reference(rng):
@@ -185,7 +189,7 @@ def test_no_bias_variant_has_two_weights_and_matches_reference(rng):
         "kernel",
         "recurrent_kernel",
     ]
-    assert_allclose(rnn(x), run_sequence(x, *weights)[1], atol=FLOAT64_ATOL)
+    assert_allclose(rnn(x), run_sequence(x, *weights)[1], **close())
 
 
 def test_weights_are_created_in_contract_order_and_shapes():
@@ -216,7 +220,7 @@ def test_bidirectional_concatenates_forward_and_backward_passes(rng):
     assert_allclose(
         outputs,
         np.concatenate([expected_forward, expected_backward], -1),
-        atol=FLOAT64_ATOL,
+        **close(),
     )
 
 
@@ -235,7 +239,7 @@ def test_stacked_cells_feed_each_other(rng):
 
     hidden, _ = run_sequence(x, *first)
     expected, _ = run_sequence(hidden, *second)
-    assert_allclose(outputs, expected, atol=1e-5)
+    assert_allclose(outputs, expected, **close("float32", steps=2 * TIME))
 
 
 class TwoLayerSubclassedModel(keras.Model):
@@ -286,7 +290,7 @@ def find_constant_mask(outputs, run, rate, width):
     """The one mask, held over all steps, that reproduces `outputs`, else None."""
     scale = 1.0 / (1.0 - rate)
     for bits in itertools.product([0.0, scale], repeat=width):
-        if np.allclose(run(np.array(bits)), outputs, atol=100 * FLOAT64_ATOL):
+        if np.allclose(run(np.array(bits)), outputs, **close()):
             return np.array(bits)
     return None
 
@@ -372,9 +376,7 @@ def test_dropout_is_inactive_at_inference(rng):
     x = rng.normal(size=(BATCH, TIME, INPUT_DIM))
     rnn = dropout_rnn(weights, 7, dropout=0.5, recurrent_dropout=0.5)
 
-    assert_allclose(
-        rnn(x, training=False), run_sequence(x, *weights)[0], atol=FLOAT64_ATOL
-    )
+    assert_allclose(rnn(x, training=False), run_sequence(x, *weights)[0], **close())
 
 
 @pytest.mark.parametrize(

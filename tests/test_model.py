@@ -17,6 +17,8 @@ from keras_gru_cell.addition import decode_sums
 from keras_gru_cell.addition import encode_pairs
 from keras_gru_cell.pretrained import load_pretrained_model
 from keras_gru_cell.time_distributed import TimeDistributed
+from tests.asserts import assert_allclose
+from tests.asserts import tolerance
 from tests.numpy_reference import run_sequence
 
 # (batch, length) pairs with the batch both smaller and larger than the length,
@@ -46,12 +48,17 @@ def _reference(model, x):
     return logits
 
 
+def _close(model, length):
+    """The float32 tolerance of `length` steps of the model's GRU."""
+    return tolerance("float32", length * model.get_layer("gru").cell.units)
+
+
 def _assert_any_shape_matches_reference(predict, model):
     for batch, length in SHAPES:
         x = _inputs(batch, length)
         outputs = np.asarray(keras.ops.convert_to_numpy(predict(x)))
         assert outputs.shape == (batch, length, 1)
-        np.testing.assert_allclose(outputs, _reference(model, x), atol=1e-5)
+        assert_allclose(outputs, _reference(model, x), **_close(model, length))
 
 
 def _trained_model():
@@ -123,8 +130,8 @@ print(json.dumps(out))
     for batch, length in SHAPES:
         got = np.array(outputs[f"{batch},{length}"])
         assert got.shape == (batch, length, 1)
-        np.testing.assert_allclose(
-            got, _reference(model, _inputs(batch, length)), atol=1e-5
+        assert_allclose(
+            got, _reference(model, _inputs(batch, length)), **_close(model, length)
         )
 
 

@@ -7,15 +7,25 @@ import pytest
 from keras_gru_cell import ChungGRUCell
 from keras_gru_cell import chung_to_keras_gru_weights
 from keras_gru_cell import keras_gru_to_chung_weights
-from tests.asserts import FLOAT64_ATOL
 from tests.asserts import assert_allclose
 from tests.asserts import assert_array_equal
+from tests.asserts import builtin_dtype
+from tests.asserts import tolerance
 from tests.gradients import input_and_weight_gradients
 from tests.numpy_reference import keras_gru_step
 from tests.numpy_reference import random_gru_weights
 from tests.numpy_reference import run_sequence
 
 BATCH, TIME, INPUT_DIM, UNITS = 4, 6, 3, 5
+
+
+def close(dtype="float64", steps=TIME):
+    """The tolerance of comparing `steps` recurrent steps with Keras's GRU.
+
+    Keras's GRU computes float64 in float32 off TensorFlow. A gradient runs
+    the steps forward and back: twice as many (`steps=2 * TIME`).
+    """
+    return tolerance(builtin_dtype(dtype), steps * UNITS)
 
 
 def random_weights(rng, use_bias=True, dtype="float64"):
@@ -52,7 +62,7 @@ def test_reference_keras_convention_matches_builtin_gru(rng):
     gru.set_weights(weights)
 
     expected = run_sequence(x, *weights, step=keras_gru_step)[1]
-    assert_allclose(gru(x), expected, atol=FLOAT64_ATOL)
+    assert_allclose(gru(x), expected, **close())
 
 
 @pytest.mark.parametrize("use_bias", [True, False])
@@ -73,15 +83,15 @@ def test_converted_builtin_gru_gives_same_outputs_and_states(
         builtin(x),
     )
 
-    assert_allclose(chung_sequence, builtin_sequence, atol=FLOAT64_ATOL)
-    assert_allclose(chung_state, builtin_state, atol=FLOAT64_ATOL)
+    assert_allclose(chung_sequence, builtin_sequence, **close())
+    assert_allclose(chung_state, builtin_state, **close())
 
 
 def test_converted_builtin_gru_gives_same_float32_outputs(rng):
     chung, builtin = twin_layers(random_weights(rng, dtype="float32"), "float32")
     x = rng.normal(size=(BATCH, TIME, INPUT_DIM)).astype("float32")
 
-    assert_allclose(chung(x), builtin(x), atol=1e-5)
+    assert_allclose(chung(x), builtin(x), **close("float32"))
 
 
 def test_converted_builtin_gru_gives_same_gradients(rng):
@@ -92,12 +102,12 @@ def test_converted_builtin_gru_gives_same_gradients(rng):
     chung_dx, chung_dw = input_and_weight_gradients(chung, x, probe)
     builtin_dx, builtin_dw = input_and_weight_gradients(builtin, x, probe)
 
-    assert_allclose(chung_dx, builtin_dx, atol=FLOAT64_ATOL)
+    assert_allclose(chung_dx, builtin_dx, **close(steps=2 * TIME))
     # The chain rule through the negated z block negates its gradient too.
     for chung_grad, mapped in zip(
         chung_dw, keras_gru_to_chung_weights(builtin_dw), strict=True
     ):
-        assert_allclose(chung_grad, mapped, atol=FLOAT64_ATOL)
+        assert_allclose(chung_grad, mapped, **close(steps=2 * TIME))
 
 
 def addition_like_model(recurrent_layer, dtype):
@@ -136,15 +146,17 @@ def test_fit_from_mapped_weights_follows_the_same_trajectory(rng, direction):
         history = model.fit(x, y, batch_size=16, epochs=4, shuffle=False, verbose=0)
         histories.append(history.history["loss"])
 
-    assert_allclose(histories[0], histories[1], atol=0.0, rtol=FLOAT64_ATOL)
+    # Sixteen optimizer steps, each through TIME steps forward and back.
+    trajectory = close(steps=16 * TIME)
+    assert_allclose(histories[0], histories[1], **trajectory)
     assert histories[0][-1] < histories[0][0]
     mapped_back = keras_gru_to_chung_weights(builtin.layers[1].get_weights())
     for trained, mapped in zip(chung.layers[1].get_weights(), mapped_back, strict=True):
-        assert_allclose(trained, mapped, atol=FLOAT64_ATOL)
+        assert_allclose(trained, mapped, **trajectory)
     for trained, other in zip(
         chung.layers[2].get_weights(), builtin.layers[2].get_weights(), strict=True
     ):
-        assert_allclose(trained, other, atol=FLOAT64_ATOL)
+        assert_allclose(trained, other, **trajectory)
 
 
 def test_conversion_is_its_own_inverse(rng):
@@ -243,7 +255,7 @@ def test_from_keras_gru_builds_an_equivalent_cell(rng, source):
 
     assert (cell.units, cell.dropout, cell.seed) == (UNITS, 0.25, 3)
     rnn = keras.layers.RNN(cell, return_sequences=True)
-    assert_allclose(rnn(x), expected, atol=1e-5)
+    assert_allclose(rnn(x), expected, **close("float32"))
 
 
 def test_from_keras_gru_refuses_reset_after_true():
