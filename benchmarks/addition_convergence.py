@@ -22,9 +22,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from keras_gru_cell.evaluation import evaluate_addition
-from keras_gru_cell.training import PRESETS
-from keras_gru_cell.training import train_addition_model
+from keras_gru_cell.addition.evaluation import evaluate_addition
+from keras_gru_cell.addition.training import PRESETS
+from keras_gru_cell.addition.training import train_addition_model
 
 
 def _ints(text):

@@ -31,10 +31,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gru_cell import addition_dataset
-from keras_gru_cell import build_addition_model
-from keras_gru_cell import from_bits
-from keras_gru_cell import to_bits
+from keras_gru_cell.addition import addition_dataset
+from keras_gru_cell.addition import build_addition_model
+from keras_gru_cell.addition import from_bits
+from keras_gru_cell.addition import to_bits
 
 HIDDEN_SIZE = 16
 TRAIN_BITS = (5, 16)

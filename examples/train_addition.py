@@ -22,11 +22,11 @@ import random
 import keras
 import numpy as np
 
-from keras_gru_cell import ExactMatch
-from keras_gru_cell import addition_dataset
-from keras_gru_cell import build_addition_model
-from keras_gru_cell import from_bits
-from keras_gru_cell import to_bits
+from keras_gru_cell.addition import ExactMatch
+from keras_gru_cell.addition import addition_dataset
+from keras_gru_cell.addition import build_addition_model
+from keras_gru_cell.addition import from_bits
+from keras_gru_cell.addition import to_bits
 
 SEED = 0
 HIDDEN_SIZE = 16

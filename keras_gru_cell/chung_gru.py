@@ -7,7 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from keras_gru_cell import _fused_loop
+from keras_gru_cell import _fused
 from keras_gru_cell import _ops
 from keras_gru_cell.chung_gru_cell import ChungGRUCell
 
@@ -253,7 +253,7 @@ class ChungGRU(keras.layers.RNN):
             if mask is not None:
                 mask = ops.flip(mask, 0)
 
-        states = _fused_loop.run(
+        states = _fused.run(
             projected,
             initial_state,
             ops.cast(cell.recurrent_kernel, dtype),

@@ -25,8 +25,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from keras_gru_cell.training import PRESETS
-from keras_gru_cell.training import TrainingSettings
+from keras_gru_cell.addition.training import PRESETS
+from keras_gru_cell.addition.training import TrainingSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SNIPPETS = ROOT / "docs" / "snippets"

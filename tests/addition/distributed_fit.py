@@ -1,6 +1,6 @@
 """Fits the addition model on one device, then mirrored on two; prints both losses.
 
-Run as a script by tests/test_distribution.py: the number of devices must be
+Run as a script by tests/addition/test_distribution.py: the number of devices must be
 set before the backend starts, so it cannot happen inside the test process.
 """
 
@@ -27,9 +27,9 @@ if __name__ == "__main__":
 
 import keras  # noqa: E402
 
-from keras_gru_cell.addition import addition_dataset  # noqa: E402
-from keras_gru_cell.distribution import distribution_scope  # noqa: E402
-from keras_gru_cell.model import build_addition_model  # noqa: E402
+from keras_gru_cell.addition.data import addition_dataset  # noqa: E402
+from keras_gru_cell.addition.distribution import distribution_scope  # noqa: E402
+from keras_gru_cell.addition.model import build_addition_model  # noqa: E402
 
 
 def fit(name, initial_weights=None):

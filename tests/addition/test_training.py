@@ -12,15 +12,15 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gru_cell import training
-from keras_gru_cell.addition import tutorial_data
-from keras_gru_cell.evaluation import evaluate_addition
-from keras_gru_cell.training import PRESETS
-from keras_gru_cell.training import TUTORIAL
-from keras_gru_cell.training import TrainingSettings
-from keras_gru_cell.training import compare_with_builtin_gru
-from keras_gru_cell.training import train_addition_model
-from keras_gru_cell.training import write_atomically
+from keras_gru_cell.addition.data import tutorial_data
+from keras_gru_cell.addition.evaluation import evaluate_addition
+from keras_gru_cell.addition.training import PRESETS
+from keras_gru_cell.addition.training import TUTORIAL
+from keras_gru_cell.addition.training import TrainingSettings
+from keras_gru_cell.addition.training import compare_with_builtin_gru
+from keras_gru_cell.addition.training import run as training_run
+from keras_gru_cell.addition.training import train_addition_model
+from keras_gru_cell.addition.training import write_atomically
 from tests.asserts import builtin_dtype
 from tests.asserts import tolerance
 
@@ -103,7 +103,7 @@ def test_write_atomically_leaves_the_old_file_when_writing_fails(tmp_path):
 def test_ctrl_c_while_backing_up_keeps_the_previous_backup(tmp_path, monkeypatch):
     # Ctrl-C unwinds through h5py and would leave a well-formed backup with
     # weights missing, had the backup been written in place.
-    monkeypatch.setattr(training, "_EPOCH_STEPS", 3)  # two epochs, two backups
+    monkeypatch.setattr(training_run, "_EPOCH_STEPS", 3)  # two epochs, two backups
     real_save = keras.Model.save_weights
     saves = []
 
@@ -143,7 +143,7 @@ def _crash_after_the_last_step(settings, out_dir, monkeypatch):
         raise OSError("disk full")
 
     with monkeypatch.context() as patch:
-        patch.setattr(training, "plot_losses", crash)
+        patch.setattr(training_run, "plot_losses", crash)
         with pytest.raises(OSError, match="disk full"):
             train_addition_model(settings, out_dir, verbose=0)
 
@@ -182,7 +182,7 @@ def test_train_writes_tensorboard_logs_when_asked(tmp_path):
 def test_train_without_tensorboard_installed_says_so_before_training(
     tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(training, "_tensorboard_installed", lambda: False)
+    monkeypatch.setattr(training_run, "_tensorboard_installed", lambda: False)
     with pytest.raises(ValueError, match="pip install tensorboard"):
         train_addition_model(TINY, tmp_path / "run", tensorboard_dir=tmp_path / "tb")
     assert not (tmp_path / "run").exists()
@@ -195,7 +195,7 @@ _RESUMABLE_STEPS = 400
 _RESUMABLE_TRAIN = [
     sys.executable,
     "-m",
-    "keras_gru_cell.cli",
+    "keras_gru_cell.addition.cli",
     "train",
     *["--steps", str(_RESUMABLE_STEPS), "--lr", "0.0003", "--seed", "5"],
     *["--batch-size", "16"],

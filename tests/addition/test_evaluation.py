@@ -5,13 +5,13 @@ from importlib import resources
 import keras
 import pytest
 
-from keras_gru_cell import load_addition_model
-from keras_gru_cell.evaluation import predict_sums
+from keras_gru_cell.addition import load_addition_model
+from keras_gru_cell.addition.evaluation import predict_sums
 
 
 @pytest.fixture
 def shipped_model_bytes():
-    files = resources.files("keras_gru_cell.pretrained")
+    files = resources.files("keras_gru_cell.addition.pretrained")
     return (files / "addition.keras").read_bytes()
 
 

@@ -7,13 +7,13 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from keras_gru_cell.addition import MAX_NUM_BITS
-from keras_gru_cell.addition import addition_dataset
-from keras_gru_cell.addition import decode_sums
-from keras_gru_cell.addition import encode_pairs
-from keras_gru_cell.addition import from_bits
-from keras_gru_cell.addition import to_bits
-from keras_gru_cell.addition import tutorial_data
+from keras_gru_cell.addition.data import MAX_NUM_BITS
+from keras_gru_cell.addition.data import addition_dataset
+from keras_gru_cell.addition.data import decode_sums
+from keras_gru_cell.addition.data import encode_pairs
+from keras_gru_cell.addition.data import from_bits
+from keras_gru_cell.addition.data import to_bits
+from keras_gru_cell.addition.data import tutorial_data
 
 
 def _read(bits_row) -> int:

@@ -10,8 +10,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_gru_cell.addition import decode_sums
-from keras_gru_cell.addition import encode_pairs
+from keras_gru_cell.addition.data import decode_sums
+from keras_gru_cell.addition.data import encode_pairs
 
 # Rows per forward pass: bounds memory at long lengths without slowing short ones.
 _BATCH_SIZE = 2000
@@ -104,7 +104,7 @@ def predict_sums(model: keras.Model, pairs: Sequence[tuple[int, int]]) -> list[i
         ValueError: If a number is negative.
 
     Examples:
-        >>> from keras_gru_cell.pretrained import load_pretrained_model
+        >>> from keras_gru_cell.addition.pretrained import load_pretrained_model
         >>> predict_sums(load_pretrained_model(), [(1024, 16), (2**100, 2**100)])
         [1040, 2535301200456458802993406410752]
     """

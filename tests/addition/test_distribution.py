@@ -10,10 +10,10 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gru_cell.cli import main
-from keras_gru_cell.distribution import distribution_scope
-from keras_gru_cell.training import TrainingSettings
-from keras_gru_cell.training import train_addition_model
+from keras_gru_cell.addition.cli import main
+from keras_gru_cell.addition.distribution import distribution_scope
+from keras_gru_cell.addition.training import TrainingSettings
+from keras_gru_cell.addition.training import train_addition_model
 
 SCRIPT = Path(__file__).with_name("distributed_fit.py")
 

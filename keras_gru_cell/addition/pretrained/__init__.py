@@ -4,7 +4,7 @@
 repository root:
 
     keras-gru-cell train --seed 0 --out runs/pretrained
-    cp runs/pretrained/model.keras keras_gru_cell/pretrained/addition.keras
+    cp runs/pretrained/model.keras keras_gru_cell/addition/pretrained/addition.keras
 
 It has 16 GRU units and was trained on sums of 8 to 16 bits.
 """
@@ -23,7 +23,7 @@ def load_pretrained_model() -> keras.Model:
         A trained model from `build_addition_model`, compiled.
 
     Examples:
-        >>> from keras_gru_cell.addition import encode_pairs, decode_sums
+        >>> from keras_gru_cell.addition.data import encode_pairs, decode_sums
         >>> model = load_pretrained_model()
         >>> decode_sums(model.predict(encode_pairs([(1024, 16)], 20), verbose=0))
         [1040]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_gru_cell.cli import main
+from keras_gru_cell.addition.cli import main
 
 # TensorFlow's C++ runtime logs these at start-up on its own; they are not ours.
 _TENSORFLOW_LOG = re.compile(
@@ -123,7 +123,7 @@ def test_export_writes_a_saved_model_with_the_keras_models_outputs(capsys, tmp_p
 def _shipped_model_path():
     from importlib import resources
 
-    return resources.files("keras_gru_cell.pretrained") / "addition.keras"
+    return resources.files("keras_gru_cell.addition.pretrained") / "addition.keras"
 
 
 @pytest.mark.parametrize(

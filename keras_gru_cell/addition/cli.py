@@ -1,8 +1,9 @@
 """The `keras-gru-cell` command: train, add, evaluate and export addition models.
 
 A thin front end: it parses and checks the arguments, then calls
-`keras_gru_cell.training` and `keras_gru_cell.evaluation`. Every error a user
-can cause ends the command with one line on stderr and a non-zero status.
+`keras_gru_cell.addition.training` and `keras_gru_cell.addition.evaluation`.
+Every error a user can cause ends the command with one line on stderr and a
+non-zero status.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from keras_gru_cell.distribution import DISTRIBUTIONS
+from keras_gru_cell.addition.distribution import DISTRIBUTIONS
 
 PROG = "keras-gru-cell"
 _DEFAULT_BITS = "5,8,16,32,64,128,1024"
@@ -214,16 +215,16 @@ def _find_devices_quietly():
 
 def _load_model(path: Path | None):
     if path is None:
-        from keras_gru_cell.pretrained import load_pretrained_model
+        from keras_gru_cell.addition.pretrained import load_pretrained_model
 
         return load_pretrained_model()
-    from keras_gru_cell.evaluation import load_addition_model
+    from keras_gru_cell.addition.evaluation import load_addition_model
 
     return load_addition_model(path)
 
 
 def _train(args) -> None:
-    from keras_gru_cell import training
+    from keras_gru_cell.addition import training
 
     overrides = {
         "bits": args.bits,
@@ -273,7 +274,7 @@ def _train(args) -> None:
 
 
 def _add(args) -> None:
-    from keras_gru_cell.evaluation import predict_sums
+    from keras_gru_cell.addition.evaluation import predict_sums
 
     model = _load_model(args.model)
     (total,) = predict_sums(model, [(args.a, args.b)])
@@ -282,7 +283,7 @@ def _add(args) -> None:
 
 
 def _evaluate(args) -> None:
-    from keras_gru_cell.evaluation import evaluate_addition
+    from keras_gru_cell.addition.evaluation import evaluate_addition
 
     model = _load_model(args.model)
     print(f"{'bits':>6} {'exact match':>12} {'bit accuracy':>13}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from keras_gru_cell.addition.time_distributed import TimeDistributed
 from keras_gru_cell.chung_gru_cell import ChungGRUCell
-from keras_gru_cell.time_distributed import TimeDistributed
 
 
 def build_addition_model(

@@ -4,8 +4,8 @@ import dataclasses
 
 import numpy as np
 
-from keras_gru_cell.training import TrainingSettings
-from keras_gru_cell.training import train_addition_model
+from keras_gru_cell.addition.training import TrainingSettings
+from keras_gru_cell.addition.training import train_addition_model
 
 SETTINGS = TrainingSettings(
     bits=(3, 8),

@@ -1,6 +1,6 @@
 """Saves a model on one Keras backend, or predicts with every saved one.
 
-Run by tests/test_cross_backend.py under each backend in turn, because Keras
+Run by tests/addition/test_cross_backend.py under each backend in turn, because Keras
 picks its backend once per process: `save FOLDER` writes
 `FOLDER/<backend>.keras` and `FOLDER/<backend>.npy` (its predictions on
 `FOLDER/inputs.npy`); `load FOLDER` writes `FOLDER/<source>.on.<backend>.npy`

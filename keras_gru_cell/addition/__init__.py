@@ -1,0 +1,48 @@
+"""The binary addition task, built on the library: data, model, training, CLI.
+
+The application of `keras_gru_cell`: a `tf.data` pipeline of binary sums,
+the addition model (`RNN(ChungGRUCell)` and a `TimeDistributed(Dense(1))`
+head), its loss and metric, training with one `model.fit`, evaluation,
+data-parallel training, the `keras-gru-cell` command and the shipped model.
+Unlike the library it needs TensorFlow (`tf.data`) and matplotlib. Importing
+it registers the addition model's Keras objects, so that saved addition
+models load.
+"""
+
+from keras_gru_cell.addition.data import addition_dataset
+from keras_gru_cell.addition.data import decode_sums
+from keras_gru_cell.addition.data import encode_pairs
+from keras_gru_cell.addition.data import from_bits
+from keras_gru_cell.addition.data import to_bits
+from keras_gru_cell.addition.data import tutorial_data
+from keras_gru_cell.addition.distribution import distribution_scope
+from keras_gru_cell.addition.evaluation import evaluate_addition
+from keras_gru_cell.addition.evaluation import load_addition_model
+from keras_gru_cell.addition.evaluation import predict_sums
+from keras_gru_cell.addition.exact_match import ExactMatch
+from keras_gru_cell.addition.model import build_addition_model
+from keras_gru_cell.addition.quadratic_loss import QuadraticLoss
+from keras_gru_cell.addition.time_distributed import TimeDistributed
+from keras_gru_cell.addition.training import TrainingSettings
+from keras_gru_cell.addition.training import compare_with_builtin_gru
+from keras_gru_cell.addition.training import train_addition_model
+
+__all__ = [
+    "ExactMatch",
+    "QuadraticLoss",
+    "TimeDistributed",
+    "TrainingSettings",
+    "addition_dataset",
+    "build_addition_model",
+    "compare_with_builtin_gru",
+    "decode_sums",
+    "distribution_scope",
+    "encode_pairs",
+    "evaluate_addition",
+    "from_bits",
+    "load_addition_model",
+    "predict_sums",
+    "to_bits",
+    "train_addition_model",
+    "tutorial_data",
+]

@@ -1,0 +1,237 @@
+"""`train_addition_model`: the addition model's training run, one `model.fit`.
+
+It trains, validates on held-out sums, stops once they are all right,
+resumes an interrupted run, and writes `model.keras`, `history.csv` and
+`loss.png` atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import math
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from keras_gru_cell.addition.data import addition_dataset
+from keras_gru_cell.addition.data import tutorial_data
+from keras_gru_cell.addition.distribution import distribution_scope
+from keras_gru_cell.addition.exact_match import ExactMatch
+from keras_gru_cell.addition.model import build_addition_model
+from keras_gru_cell.addition.quadratic_loss import QuadraticLoss
+from keras_gru_cell.addition.training.artifacts import plot_losses
+from keras_gru_cell.addition.training.artifacts import write_atomically
+from keras_gru_cell.addition.training.artifacts import write_history
+from keras_gru_cell.addition.training.callbacks import Backup
+from keras_gru_cell.addition.training.callbacks import HeldOutLog
+from keras_gru_cell.addition.training.callbacks import StopAtStep
+from keras_gru_cell.addition.training.callbacks import optimizer_step
+from keras_gru_cell.addition.training.callbacks import restore
+from keras_gru_cell.addition.training.settings import TrainingSettings
+
+# Where an unfinished run keeps what it needs to resume; removed on success.
+_RESUME_DIR = ".resume"
+_EPOCH_STEPS = 50
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    """What a training run produced.
+
+    Attributes:
+        model: The trained model.
+        history: One dict per validation: `step` (training steps so far) and
+            the Keras logs (`loss`, `exact_match`, `bit_accuracy` and their
+            `val_` counterparts).
+        first_perfect_step: The first step after which every held-out sum was
+            right, or `None`.
+        seed: The seed the run used.
+        seconds: Wall time spent in `model.fit`.
+    """
+
+    model: keras.Model
+    history: list[dict[str, float]]
+    first_perfect_step: int | None
+    seed: int
+    seconds: float
+
+    @property
+    def steps(self) -> int:
+        """The number of training steps the model has taken."""
+        return optimizer_step(self.model)
+
+
+def _output_activation(loss: str) -> str | None:
+    return "sigmoid" if loss == "bce" else None
+
+
+def loss_function(name: str, dtype: str) -> keras.losses.Loss:
+    # Keras losses compute in float32 unless told; the tutorial's is float64.
+    if name == "bce":
+        return keras.losses.BinaryCrossentropy(dtype=dtype)
+    if name == "mse":
+        return keras.losses.MeanSquaredError(dtype=dtype)
+    return QuadraticLoss(dtype=dtype)
+
+
+def compiled_model(settings: TrainingSettings, *, metrics: bool) -> keras.Model:
+    model = build_addition_model(
+        settings.hidden_size,
+        output_activation=_output_activation(settings.loss),
+        weight_stddev=settings.weight_stddev,
+        dtype=settings.dtype,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            settings.learning_rate, epsilon=settings.epsilon
+        ),
+        loss=loss_function(settings.loss, settings.dtype),
+        metrics=(
+            [ExactMatch(), keras.metrics.BinaryAccuracy(name="bit_accuracy")]
+            if metrics
+            else None
+        ),
+    )
+    return model
+
+
+def training_data(
+    settings: TrainingSettings, seed: int, first_batch: int | tf.Variable = 0
+) -> tuple[tf.data.Dataset, tuple[tf.Tensor, tf.Tensor], tuple | None]:
+    """The training stream, the held-out sums and the fixed training sums."""
+    if settings.tutorial_data:
+        train, test = tutorial_data(seed, dtype=settings.dtype)
+        return tf.data.Dataset.from_tensors(train).repeat(), test, train
+    stream = addition_dataset(
+        settings.bits,
+        settings.batch_size,
+        seed=seed,
+        first_batch=first_batch,
+        dtype=settings.dtype,
+    )
+    # A seed stream of its own keeps the held-out sums apart from the batches.
+    validation = addition_dataset(
+        settings.validation_bits,
+        settings.validation_size,
+        seed=(seed + 2**31) % 2**63,
+        num_batches=1,
+        dtype=settings.dtype,
+    )
+    return stream, next(iter(validation)), None
+
+
+def _tensorboard_installed() -> bool:
+    return importlib.util.find_spec("tensorboard") is not None
+
+
+def train_addition_model(
+    settings: TrainingSettings,
+    out_dir: str | os.PathLike,
+    *,
+    tensorboard_dir: str | os.PathLike | None = None,
+    distribute: str = "none",
+    verbose: int = 1,
+) -> TrainingResult:
+    """Trains the addition model with one `model.fit` and writes its artifacts.
+
+    Trains on `addition_dataset` batches (or the tutorial's fixed sums),
+    validating every `settings.validation_every` steps on held-out sums, and
+    stops after `settings.steps` steps or once every held-out sum has been
+    right at `settings.stop_after_perfect` validations in a row. Writes
+    `out_dir/model.keras`,
+    `out_dir/history.csv` and `out_dir/loss.png`, each atomically. A run
+    stopped midway (Ctrl-C, SIGTERM, SIGKILL, a crash) leaves its state in
+    `out_dir/.resume/`, backed up atomically at the end of each epoch (a few
+    dozen steps); the same call resumes from the last backup, with the batch
+    stream and the history continuing where they stopped.
+
+    Args:
+        settings: The run's settings.
+        out_dir: The folder to write to; created if missing.
+        tensorboard_dir: If set, TensorBoard logs go there.
+        distribute: `"none"`, or `"mirrored"` to train data-parallel on
+            every local device (see `distribution_scope`); the batch size is
+            then the global batch.
+        verbose: Keras's `verbose`: 1 shows a progress bar, 2 a line per
+            epoch, 0 nothing.
+
+    Returns:
+        A `TrainingResult`.
+
+    Raises:
+        ValueError: If `out_dir` exists and is not a folder, holds an
+            interrupted run of a model with other settings, or
+            `tensorboard_dir` is set but TensorBoard is not installed; or
+            for a `distribute` that `distribution_scope` refuses.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"`out_dir` {str(out_dir)!r} exists and is not a folder.")
+    if tensorboard_dir is not None and not _tensorboard_installed():
+        raise ValueError(
+            "`tensorboard_dir` needs the tensorboard package: pip install tensorboard"
+        )
+    resume_dir = out_dir / _RESUME_DIR
+
+    seed = settings.seed if settings.seed is not None else random.randrange(2**31)
+    keras.utils.set_random_seed(seed)
+    stream_offset = tf.Variable(0, dtype=tf.int64, trainable=False)
+    train, validation, fixed_training = training_data(settings, seed, stream_offset)
+    # JAX reads its data-parallel layout while fitting, not only when building.
+    with distribution_scope(distribute):
+        # Only now: a refused `distribute` leaves no trace in `out_dir`.
+        resume_dir.mkdir(parents=True, exist_ok=True)
+        model = compiled_model(settings, metrics=True)
+
+        every = min(settings.validation_every, settings.steps)
+        # An epoch is the unit of backups and of the progress bar: a few dozen
+        # steps, and a whole number of validations.
+        epoch_steps = min(every * math.ceil(_EPOCH_STEPS / every), settings.steps)
+        backup = resume_dir / "backup.weights.h5"
+        start_step = restore(model, backup)
+        log = HeldOutLog(
+            validation,
+            every=every,
+            last_step=settings.steps,
+            log_path=resume_dir / "history.csv",
+            stream_offset=stream_offset,
+            stop_after_perfect=settings.stop_after_perfect,
+            fixed_training=fixed_training,
+        )
+        callbacks = [
+            log,
+            Backup(backup),
+            StopAtStep(settings.steps),
+        ]
+        if tensorboard_dir is not None:
+            callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
+
+        start = time.perf_counter()
+        model.fit(
+            train,
+            epochs=math.ceil(settings.steps / epoch_steps),
+            # Backups are made at epoch ends, except the one a run stopped
+            # mid-epoch makes; such a run has finished its steps.
+            initial_epoch=math.ceil(start_step / epoch_steps),
+            steps_per_epoch=epoch_steps,
+            callbacks=callbacks,
+            shuffle=False,
+            verbose=verbose,
+        )
+    seconds = time.perf_counter() - start
+
+    history = log.rows
+    write_atomically(out_dir / "model.keras", model.save)
+    write_atomically(out_dir / "history.csv", lambda p: write_history(history, p))
+    write_atomically(out_dir / "loss.png", lambda p: plot_losses(history, p))
+    shutil.rmtree(resume_dir)
+    first_perfect = next(
+        (row["step"] for row in history if row.get("val_exact_match") == 1.0), None
+    )
+    return TrainingResult(model, history, first_perfect, seed, seconds)

@@ -1,0 +1,143 @@
+"""`TrainingSettings`: everything that decides a training run, and the presets."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from keras_gru_cell.addition.data import _check_num_bits
+
+LOSSES = ("bce", "mse", "quadratic")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingSettings:
+    """Everything that decides a training run of the addition model.
+
+    The defaults are the package's best settings; `TUTORIAL` holds the 2017
+    tutorial's.
+
+    Args:
+        bits: The training sequence length, or an inclusive `(low, high)`
+            range to draw each batch's length from.
+        hidden_size: The number of GRU units.
+        steps: The most training steps (batches) to run.
+        batch_size: The number of sums per training batch.
+        learning_rate: Adam's learning rate.
+        epsilon: Adam's epsilon.
+        loss: `"bce"` (binary cross-entropy on a sigmoid output), `"mse"`
+            (mean squared error on a linear output) or `"quadratic"` (the
+            tutorial's Σ 0.5 (ŷ − y)² / batch on a linear output).
+        seed: The seed of the weights and the data; `None` draws one.
+        validation_bits: The length of the held-out validation sums.
+        validation_size: The number of held-out validation sums.
+        validation_every: Training steps between validations (one Keras
+            epoch).
+        dtype: The model's and the data's floating dtype.
+        weight_stddev: If set, the standard deviation of every initial
+            weight (see `build_addition_model`); `None` uses Keras's
+            initializers.
+        tutorial_data: Whether to train on the tutorial's 100 fixed sums and
+            validate on its 100 fixed test sums instead of fresh batches.
+        stop_after_perfect: Stop once every held-out sum has been right at
+            this many validations in a row (a model that is just right is
+            often still fragile at lengths far beyond its training);
+            `None` never stops early.
+
+    Raises:
+        ValueError: If a setting is out of range, naming it.
+    """
+
+    bits: int | tuple[int, int] = (8, 16)
+    hidden_size: int = 16
+    steps: int = 1000
+    batch_size: int = 256
+    learning_rate: float = 0.01
+    epsilon: float = 1e-7
+    loss: str = "bce"
+    seed: int | None = None
+    validation_bits: int = 128
+    validation_size: int = 1000
+    validation_every: int = 50
+    dtype: str = "float32"
+    weight_stddev: float | None = None
+    tutorial_data: bool = False
+    stop_after_perfect: int | None = 2
+
+    def __post_init__(self):
+        if isinstance(self.bits, tuple):
+            for length in self.bits:
+                _check_num_bits(length, "bits")
+            if len(self.bits) != 2 or self.bits[0] > self.bits[1]:
+                raise ValueError(
+                    f"Received an invalid value for argument `bits`, expected "
+                    f"an integer or a (low, high) pair with low <= high, got "
+                    f"{self.bits!r}."
+                )
+        else:
+            _check_num_bits(self.bits, "bits")
+        _check_num_bits(self.validation_bits, "validation_bits")
+        for name in (
+            "hidden_size",
+            "steps",
+            "batch_size",
+            "validation_size",
+            "validation_every",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"Received an invalid value for argument `{name}`, expected "
+                    f"a positive integer, got {value!r}."
+                )
+        for name in ("learning_rate", "epsilon"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and 0 < value < math.inf):
+                raise ValueError(
+                    f"Received an invalid value for argument `{name}`, expected "
+                    f"a positive number, got {value!r}."
+                )
+        if self.loss not in LOSSES:
+            raise ValueError(
+                f"Received an invalid value for argument `loss`, expected one of "
+                f"{LOSSES}, got {self.loss!r}."
+            )
+        if self.stop_after_perfect is not None and not (
+            isinstance(self.stop_after_perfect, int) and self.stop_after_perfect >= 1
+        ):
+            raise ValueError(
+                f"Received an invalid value for argument `stop_after_perfect`, "
+                f"expected None or a positive integer, got "
+                f"{self.stop_after_perfect!r}."
+            )
+        if self.seed is not None and not (
+            isinstance(self.seed, int) and 0 <= self.seed < 2**31
+        ):
+            raise ValueError(
+                f"Received an invalid value for argument `seed`, expected None "
+                f"or an integer in [0, 2**31), got {self.seed!r}."
+            )
+
+
+TUTORIAL = TrainingSettings(
+    bits=5,
+    hidden_size=16,
+    steps=5000,
+    batch_size=100,
+    # tf.compat.v1.train.AdamOptimizer's defaults; Keras's epsilon is 1e-7.
+    learning_rate=0.001,
+    epsilon=1e-8,
+    loss="quadratic",
+    validation_bits=5,
+    validation_size=100,
+    validation_every=1,
+    dtype="float64",
+    weight_stddev=0.01,
+    tutorial_data=True,
+    stop_after_perfect=None,
+)
+"""The 2017 tutorial's settings: its 100 fixed sums at 5 bits, 16 units,
+float64, weights drawn with standard deviation 0.01, Adam's defaults, the
+quadratic loss and 5000 full-batch iterations, validated after each one."""
+
+PRESETS = {"default": TrainingSettings(), "tutorial": TUTORIAL}
