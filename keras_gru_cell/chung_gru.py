@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -139,18 +140,18 @@ class ChungGRU(keras.layers.RNN):
     def __init__(
         self,
         units: int,
-        activation: str | Any | None = "tanh",
-        recurrent_activation: str | Any | None = "sigmoid",
+        activation: str | Callable | None = "tanh",
+        recurrent_activation: str | Callable | None = "sigmoid",
         use_bias: bool = True,
-        kernel_initializer: str | Any = "glorot_uniform",
-        recurrent_initializer: str | Any = "orthogonal",
-        bias_initializer: str | Any = "zeros",
-        kernel_regularizer: str | Any | None = None,
-        recurrent_regularizer: str | Any | None = None,
-        bias_regularizer: str | Any | None = None,
-        kernel_constraint: str | Any | None = None,
-        recurrent_constraint: str | Any | None = None,
-        bias_constraint: str | Any | None = None,
+        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
+        recurrent_initializer: str | keras.initializers.Initializer = "orthogonal",
+        bias_initializer: str | keras.initializers.Initializer = "zeros",
+        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
+        recurrent_regularizer: str | keras.regularizers.Regularizer | None = None,
+        bias_regularizer: str | keras.regularizers.Regularizer | None = None,
+        kernel_constraint: str | keras.constraints.Constraint | None = None,
+        recurrent_constraint: str | keras.constraints.Constraint | None = None,
+        bias_constraint: str | keras.constraints.Constraint | None = None,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         seed: int | None = None,
@@ -193,10 +194,21 @@ class ChungGRU(keras.layers.RNN):
         )
         self.input_spec = keras.layers.InputSpec(ndim=3)
 
+    # Every constructor argument of the cell, read through as keras.layers.GRU
+    # reads its own.
     units = _cell_attribute("units")
     activation = _cell_attribute("activation")
     recurrent_activation = _cell_attribute("recurrent_activation")
     use_bias = _cell_attribute("use_bias")
+    kernel_initializer = _cell_attribute("kernel_initializer")
+    recurrent_initializer = _cell_attribute("recurrent_initializer")
+    bias_initializer = _cell_attribute("bias_initializer")
+    kernel_regularizer = _cell_attribute("kernel_regularizer")
+    recurrent_regularizer = _cell_attribute("recurrent_regularizer")
+    bias_regularizer = _cell_attribute("bias_regularizer")
+    kernel_constraint = _cell_attribute("kernel_constraint")
+    recurrent_constraint = _cell_attribute("recurrent_constraint")
+    bias_constraint = _cell_attribute("bias_constraint")
     dropout = _cell_attribute("dropout")
     recurrent_dropout = _cell_attribute("recurrent_dropout")
     seed = _cell_attribute("seed")

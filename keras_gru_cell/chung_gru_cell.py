@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +9,7 @@ import keras
 from keras import ops
 
 from keras_gru_cell import _ops
+from keras_gru_cell import _validation
 from keras_gru_cell._dropout_rnn_cell import DropoutRNNCell
 from keras_gru_cell.weights import keras_gru_to_chung_weights
 
@@ -31,20 +31,6 @@ def _describe(shapes: list[tuple[int, ...]]) -> str:
         (input_dim, _), (units, _) = shapes[:2]
         return f"units={units}, input_dim={input_dim}, use_bias={len(shapes) == 3}"
     return f"weights of shapes {shapes}"
-
-
-def _check_rate(argument: str, value: Any) -> float:
-    # A rate of 1 would drop everything and divide by zero when rescaling.
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        valid = False
-    else:
-        valid = 0.0 <= value < 1.0
-    if not valid:
-        raise ValueError(
-            f"Received an invalid value for argument `{argument}`, expected a "
-            f"float in [0, 1), got {value!r}."
-        )
-    return float(value)
 
 
 @keras.saving.register_keras_serializable(package="keras_gru_cell")
@@ -176,17 +162,9 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
         seed: int | None = None,
         **kwargs,
     ):
-        try:
-            valid_units = not isinstance(units, bool) and operator.index(units) > 0
-        except TypeError:
-            valid_units = False
-        if not valid_units:
-            raise ValueError(
-                "Received an invalid value for argument `units`, expected a "
-                f"positive integer, got {units!r}."
-            )
+        units = _validation.positive_integer("units", units)
         super().__init__(**kwargs)
-        self.units = operator.index(units)
+        self.units = units
         self.activation = _resolve(keras.activations.get, "activation", activation)
         self.recurrent_activation = _resolve(
             keras.activations.get, "recurrent_activation", recurrent_activation
@@ -223,8 +201,10 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
             keras.constraints.get, "bias_constraint", bias_constraint
         )
 
-        self.dropout = _check_rate("dropout", dropout)
-        self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = _validation.rate("dropout", dropout)
+        self.recurrent_dropout = _validation.rate(
+            "recurrent_dropout", recurrent_dropout
+        )
         self.seed = seed
         # Read by DropoutRNNCell when keras.layers.RNN asks for the masks.
         self.seed_generator = keras.random.SeedGenerator(seed=seed)

@@ -22,6 +22,7 @@ from keras_gru_cell.addition.evaluation import predict_sums
 from keras_gru_cell.addition.exact_match import ExactMatch
 from keras_gru_cell.addition.model import build_addition_model
 from keras_gru_cell.addition.quadratic_loss import QuadraticLoss
+from keras_gru_cell.addition.scoring import score_sums
 from keras_gru_cell.addition.time_distributed import TimeDistributed
 from keras_gru_cell.addition.training import TrainingSettings
 from keras_gru_cell.addition.training import compare_with_builtin_gru
@@ -42,6 +43,7 @@ __all__ = [
     "from_bits",
     "load_addition_model",
     "predict_sums",
+    "score_sums",
     "to_bits",
     "train_addition_model",
     "tutorial_data",

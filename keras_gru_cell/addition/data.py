@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from keras_gru_cell import _validation
+
 MAX_NUM_BITS = 2**31 - 1
 """The longest sequence `addition_dataset` makes: lengths are int32 tensors."""
 
@@ -46,16 +48,8 @@ def to_bits(n: int, length: int) -> list[int]:
         >>> to_bits(1040, 12)
         [0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0]
     """
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise ValueError(
-            f"Received an invalid value for argument `n`, expected an integer, "
-            f"got {n!r}."
-        )
-    if isinstance(length, bool) or not isinstance(length, int) or length < 0:
-        raise ValueError(
-            f"Received an invalid value for argument `length`, expected a "
-            f"non-negative integer, got {length!r}."
-        )
+    n = _validation.integer("n", n)
+    length = _validation.integer("length", length, minimum=0)
     if n < 0:
         raise ValueError(f"Cannot write a negative number in bits; got n={n}.")
     if n.bit_length() > length:
@@ -163,45 +157,23 @@ def decode_sums(predictions: np.ndarray) -> list[int]:
     return [int.from_bytes(row.tobytes(), "little") for row in packed]
 
 
-def _check_num_bits(value: int, name: str = "num_bits") -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected an "
-            f"integer, got {value!r}."
-        )
-    if value < 2:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected at "
-            f"least 2 bits (a sign-free sum needs one bit more than its "
-            f"summands), got {value}."
-        )
-    if value > MAX_NUM_BITS:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected at "
-            f"most {MAX_NUM_BITS} bits (2**31 - 1, the largest int32 length), "
-            f"got {value}."
-        )
+def check_num_bits(value: int, name: str = "num_bits") -> int:
+    """Checks a sequence length: a sum needs at least 2 bits, and lengths are int32."""
+    return _validation.integer(
+        name,
+        value,
+        minimum=2,
+        maximum=MAX_NUM_BITS,
+        expected=(
+            "an integer of at least 2 bits (a sum needs one bit more than its "
+            f"summands) and at most {MAX_NUM_BITS} (2**31 - 1, the largest int32)"
+        ),
+    )
 
 
-def _check_positive(value: int | None, name: str) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected a "
-            f"positive integer, got {value!r}."
-        )
-
-
-def _check_seed(seed: int | None) -> int:
-    if seed is None:
-        return random.getrandbits(63)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise ValueError(
-            f"Received an invalid value for argument `seed`, expected None or "
-            f"an integer in [0, 2**63), got {seed!r}."
-        )
-    return seed
+def _seed_or_draw(seed: int | None) -> int:
+    seed = _validation.seed("seed", seed, bits=63)
+    return random.getrandbits(63) if seed is None else seed
 
 
 def _sum_bits(operands: tf.Tensor) -> tf.Tensor:
@@ -280,19 +252,18 @@ def addition_dataset(
                 f"an integer or a (low, high) pair, got {num_bits!r}."
             )
         low, high = num_bits
-        _check_num_bits(low)
-        _check_num_bits(high)
+        low, high = check_num_bits(low), check_num_bits(high)
         if low > high:
             raise ValueError(
                 f"Received an invalid value for argument `num_bits`, expected "
                 f"low <= high, got {tuple(num_bits)}."
             )
     else:
-        _check_num_bits(num_bits)
-        low = high = num_bits
-    _check_positive(batch_size, "batch_size")
-    _check_positive(num_batches, "num_batches")
-    seed = _check_seed(seed)
+        low = high = check_num_bits(num_bits)
+    batch_size = _validation.positive_integer("batch_size", batch_size)
+    if num_batches is not None:
+        num_batches = _validation.positive_integer("num_batches", num_batches)
+    seed = _seed_or_draw(seed)
     tf_dtype = tf.as_dtype(dtype)
     if not tf_dtype.is_floating:
         raise ValueError(
@@ -356,7 +327,7 @@ def tutorial_data(
         >>> x_train.shape, y_test.shape
         (TensorShape([100, 5, 2]), TensorShape([100, 5, 1]))
     """
-    seed = _check_seed(seed)
+    seed = _seed_or_draw(seed)
     operands = tf.random.stateless_uniform(
         [2, _TUTORIAL_NUM_EXAMPLES, 2],
         tf.constant([1, seed], tf.int64),

@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import keras
-import numpy as np
 
+from keras_gru_cell import _validation
+from keras_gru_cell.addition.data import check_num_bits
 from keras_gru_cell.addition.data import decode_sums
 from keras_gru_cell.addition.data import encode_pairs
+from keras_gru_cell.addition.scoring import score_sums
 
 # Rows per forward pass: bounds memory at long lengths without slowing short ones.
 _BATCH_SIZE = 2000
@@ -158,29 +160,10 @@ def evaluate_addition(
     Raises:
         ValueError: If `num_bits` is below 2 or `n` is below 1.
     """
-    if num_bits < 2:
-        raise ValueError(
-            f"Received an invalid value for argument `num_bits`, expected at "
-            f"least 2, got {num_bits}."
-        )
-    if n < 1:
-        raise ValueError(
-            f"Received an invalid value for argument `n`, expected a positive "
-            f"integer, got {n}."
-        )
+    check_num_bits(num_bits)
+    _validation.positive_integer("n", n)
     pairs = random_pairs(num_bits, n, seed)
     x = encode_pairs(pairs, num_bits)
     predictions = model.predict(x, batch_size=_BATCH_SIZE, verbose=0)
-    sums = [a + b for a, b in pairs]
-    expected = encode_pairs([(s, 0) for s in sums], num_bits)[..., :1]
-    return {
-        "exact_match": float(
-            np.mean(
-                [
-                    got == want
-                    for got, want in zip(decode_sums(predictions), sums, strict=True)
-                ]
-            )
-        ),
-        "bit_accuracy": float(np.mean((predictions > 0.5) == (expected > 0.5))),
-    }
+    expected = encode_pairs([(a + b, 0) for a, b in pairs], num_bits)[..., :1]
+    return score_sums(expected, predictions)

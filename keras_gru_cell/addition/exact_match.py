@@ -22,7 +22,8 @@ class ExactMatch(keras.metrics.MeanMetricWrapper):
     A prediction reads as a 1 bit when it exceeds `threshold`. For the
     addition task a sequence is one sum, so this is the share of sums the
     model computes exactly; `keras.metrics.BinaryAccuracy` gives the share of
-    bits.
+    bits. It computes in `keras.ops` what `score_sums` computes in NumPy, so
+    that it can run inside compiled training steps.
 
     Args:
         threshold: A prediction above it reads as 1. Defaults to 0.5.
@@ -45,4 +46,7 @@ class ExactMatch(keras.metrics.MeanMetricWrapper):
         self.threshold = threshold
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
+        config = super().get_config()
+        # The class fixes `fn`; it is no argument of the constructor.
+        del config["fn"]
+        return {**config, "threshold": self.threshold}

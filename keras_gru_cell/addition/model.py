@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from keras_gru_cell import _validation
 from keras_gru_cell.addition.time_distributed import TimeDistributed
 from keras_gru_cell.chung_gru_cell import ChungGRUCell
 
@@ -59,25 +60,10 @@ def build_addition_model(
     References:
         - [Chung et al., 2014](https://arxiv.org/abs/1412.3555)
     """
-    if isinstance(hidden_size, bool) or not isinstance(hidden_size, int):
-        valid = False
-    else:
-        valid = hidden_size > 0
-    if not valid:
-        raise ValueError(
-            f"Received an invalid value for argument `hidden_size`, expected a "
-            f"positive integer, got {hidden_size!r}."
-        )
-    if output_activation not in (None, "sigmoid"):
-        raise ValueError(
-            f"Received an invalid value for argument `output_activation`, "
-            f'expected None or "sigmoid", got {output_activation!r}.'
-        )
-    if weight_stddev is not None and not weight_stddev > 0:
-        raise ValueError(
-            f"Received an invalid value for argument `weight_stddev`, expected "
-            f"a positive number or None, got {weight_stddev!r}."
-        )
+    hidden_size = _validation.positive_integer("hidden_size", hidden_size)
+    _validation.one_of("output_activation", output_activation, (None, "sigmoid"))
+    if weight_stddev is not None:
+        _validation.positive_number("weight_stddev", weight_stddev)
 
     def initializer(default: str) -> str | keras.initializers.Initializer:
         if weight_stddev is None:

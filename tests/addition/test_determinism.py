@@ -3,9 +3,13 @@
 import dataclasses
 
 import numpy as np
+import pytest
 
 from keras_gru_cell.addition.training import TrainingSettings
 from keras_gru_cell.addition.training import train_addition_model
+
+# Runs on every Keras backend in CI, not only TensorFlow (see .ci/run).
+pytestmark = pytest.mark.every_backend
 
 SETTINGS = TrainingSettings(
     bits=(3, 8),

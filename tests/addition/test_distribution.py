@@ -15,6 +15,9 @@ from keras_gru_cell.addition.distribution import distribution_scope
 from keras_gru_cell.addition.training import TrainingSettings
 from keras_gru_cell.addition.training import train_addition_model
 
+# Runs on every Keras backend in CI, not only TensorFlow (see .ci/run).
+pytestmark = pytest.mark.every_backend
+
 SCRIPT = Path(__file__).with_name("distributed_fit.py")
 
 

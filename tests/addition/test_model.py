@@ -116,6 +116,9 @@ def test_model_takes_any_batch_and_length_in_a_fresh_process(tmp_path):
     script = f"""
 import json, keras, numpy as np
 import keras_gru_cell.addition  # registers the addition model's Keras objects
+
+# Runs on every Keras backend in CI, not only TensorFlow (see .ci/run).
+pytestmark = pytest.mark.every_backend
 model = keras.models.load_model({str(tmp_path / "model.keras")!r})
 out = {{}}
 for batch, length in {SHAPES!r}:

@@ -24,6 +24,9 @@ from keras_gru_cell.addition.training import write_atomically
 from tests.asserts import builtin_dtype
 from tests.asserts import tolerance
 
+# Runs on every Keras backend in CI, not only TensorFlow (see .ci/run).
+pytestmark = pytest.mark.every_backend
+
 # Small enough to take seconds: short sums, small batches, few steps.
 TINY = TrainingSettings(
     bits=(3, 6),
@@ -279,8 +282,11 @@ def test_the_builtin_gru_twin_trains_in_lockstep():
     result = compare_with_builtin_gru(settings, steps=300)
     assert len(result.loss_differences) == 300
     assert result.losses[-1] < result.losses[0] / 2  # it did learn something
-    assert max(result.loss_differences) < 1e-10
-    assert result.max_weight_difference < 1e-9
+    # 300 optimizer steps through 6 steps of 16 units; Keras's GRU computes
+    # float64 in float32 off TensorFlow.
+    bound = tolerance(builtin_dtype("float64"), 300 * 6 * 16)["atol"]
+    assert max(result.loss_differences) < bound
+    assert result.max_weight_difference < bound
 
 
 @pytest.mark.parametrize(

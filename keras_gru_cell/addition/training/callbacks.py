@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_gru_cell.addition.scoring import score_sums
 from keras_gru_cell.addition.training.artifacts import read_history
 from keras_gru_cell.addition.training.artifacts import write_atomically
 from keras_gru_cell.addition.training.artifacts import write_history
@@ -88,12 +89,10 @@ class HeldOutLog(keras.callbacks.Callback):
         # any backend, without the overhead of a predict loop.
         predictions = self.model.predict_on_batch(np.asarray(x))
         y = np.asarray(y)
-        right = (predictions > 0.5) == (y > 0.5)
         loss = self.model.loss(y, predictions)
         return {
             "loss": float(keras.ops.convert_to_numpy(loss)),
-            "exact_match": float(np.mean(np.all(right, axis=(1, 2)))),
-            "bit_accuracy": float(np.mean(right)),
+            **score_sums(y, predictions),
         }
 
     def _append(self, row: dict[str, float]) -> None:

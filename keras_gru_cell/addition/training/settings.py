@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 
-from keras_gru_cell.addition.data import _check_num_bits
+from keras_gru_cell import _validation
+from keras_gru_cell.addition.data import check_num_bits
 
 LOSSES = ("bce", "mse", "quadratic")
 
@@ -67,7 +67,7 @@ class TrainingSettings:
     def __post_init__(self):
         if isinstance(self.bits, tuple):
             for length in self.bits:
-                _check_num_bits(length, "bits")
+                check_num_bits(length, "bits")
             if len(self.bits) != 2 or self.bits[0] > self.bits[1]:
                 raise ValueError(
                     f"Received an invalid value for argument `bits`, expected "
@@ -75,8 +75,8 @@ class TrainingSettings:
                     f"{self.bits!r}."
                 )
         else:
-            _check_num_bits(self.bits, "bits")
-        _check_num_bits(self.validation_bits, "validation_bits")
+            check_num_bits(self.bits, "bits")
+        check_num_bits(self.validation_bits, "validation_bits")
         for name in (
             "hidden_size",
             "steps",
@@ -84,39 +84,13 @@ class TrainingSettings:
             "validation_size",
             "validation_every",
         ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"Received an invalid value for argument `{name}`, expected "
-                    f"a positive integer, got {value!r}."
-                )
+            _validation.positive_integer(name, getattr(self, name))
         for name in ("learning_rate", "epsilon"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and 0 < value < math.inf):
-                raise ValueError(
-                    f"Received an invalid value for argument `{name}`, expected "
-                    f"a positive number, got {value!r}."
-                )
-        if self.loss not in LOSSES:
-            raise ValueError(
-                f"Received an invalid value for argument `loss`, expected one of "
-                f"{LOSSES}, got {self.loss!r}."
-            )
-        if self.stop_after_perfect is not None and not (
-            isinstance(self.stop_after_perfect, int) and self.stop_after_perfect >= 1
-        ):
-            raise ValueError(
-                f"Received an invalid value for argument `stop_after_perfect`, "
-                f"expected None or a positive integer, got "
-                f"{self.stop_after_perfect!r}."
-            )
-        if self.seed is not None and not (
-            isinstance(self.seed, int) and 0 <= self.seed < 2**31
-        ):
-            raise ValueError(
-                f"Received an invalid value for argument `seed`, expected None "
-                f"or an integer in [0, 2**31), got {self.seed!r}."
-            )
+            _validation.positive_number(name, getattr(self, name))
+        _validation.one_of("loss", self.loss, LOSSES)
+        if self.stop_after_perfect is not None:
+            _validation.positive_integer("stop_after_perfect", self.stop_after_perfect)
+        _validation.seed("seed", self.seed, bits=31)
 
 
 TUTORIAL = TrainingSettings(
