@@ -9,26 +9,114 @@ having trained on sums of at most 16 bits.
 
     python benchmarks/addition_convergence.py                # both presets
     python benchmarks/addition_convergence.py --presets default --seeds 0,1
+    python benchmarks/addition_convergence.py --render-only
 
 Not a test: it takes minutes, and its numbers depend on the machine.
+
+Its output, saved by `python docs/scripts/tutorial_results.py convergence` as
+docs/snippets/tutorial_convergence.md, is the record of the last full run:
+the tutorial page shows it as it is, and `--render-only` trains nothing and
+rewrites the results block of README.md from it (tutorial_results.py does
+that after each run), so that the README and the page cannot disagree.
 """
 
 import argparse
 import dataclasses
 import os
+import platform
+import shlex
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras
 
 from keras_gru_cell.addition.evaluation import evaluate_addition
 from keras_gru_cell.addition.training import PRESETS
 from keras_gru_cell.addition.training import train_addition_model
 
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = "benchmarks/addition_convergence.py"
+RECORD = ROOT / "docs" / "snippets" / "tutorial_convergence.md"
+README = ROOT / "README.md"
+README_BEGIN = f"<!-- begin: written by {SCRIPT} --render-only; edit that, not this -->"
+README_END = f"<!-- end: written by {SCRIPT} -->"
+# What a run must do to be "ok".
+MAX_STEPS = 1000
+MAX_SECONDS = 30
+ENVIRONMENT_PREFIX = "measured on "
+
 
 def _ints(text):
     return [int(part) for part in text.split(",")]
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One seed's run: one line of the table."""
+
+    preset: str
+    seed: int
+    steps: int
+    first_perfect: int | None
+    fit_seconds: float
+    wall_seconds: float
+    exact_match: tuple[float, ...]
+    ok: bool
+
+
+def header(lengths):
+    return (
+        f"{'preset':9} {'seed':>4} {'steps':>5} {'1st 100%':>8} {'fit s':>6} "
+        f"{'wall s':>6} " + " ".join(f"{f'{b}-bit':>8}" for b in lengths) + "  ok"
+    )
+
+
+def format_row(row):
+    first = row.first_perfect if row.first_perfect is not None else "-"
+    return (
+        f"{row.preset:9} {row.seed:>4} {row.steps:>5} {first:>8} "
+        f"{row.fit_seconds:>6.1f} {row.wall_seconds:>6.1f} "
+        + " ".join(f"{score:>8.2%}" for score in row.exact_match)
+        + f"  {'yes' if row.ok else 'no'}"
+    )
+
+
+def parse_row(line, num_lengths):
+    """The inverse of `format_row`, to the precision the table prints."""
+    preset, seed, steps, first, fit, wall, *scores, ok = line.split()
+    if len(scores) != num_lengths:
+        raise ValueError(f"expected {num_lengths} scores in {line!r}")
+    return Row(
+        preset=preset,
+        seed=int(seed),
+        steps=int(steps),
+        first_perfect=None if first == "-" else int(first),
+        fit_seconds=float(fit),
+        wall_seconds=float(wall),
+        exact_match=tuple(float(score.rstrip("%")) / 100 for score in scores),
+        ok=ok == "yes",
+    )
+
+
+def environment():
+    """The machine and the versions a run measures, in one line."""
+    cpu = platform.processor() or "CPU"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            names = [line for line in cpuinfo if line.startswith("model name")]
+        cpu = names[0].split(":", 1)[1].strip()
+    except (OSError, IndexError):
+        pass
+    backend = keras.backend.backend()
+    return (
+        f"{ENVIRONMENT_PREFIX}a {os.cpu_count()}-core {cpu}; "
+        f"python {platform.python_version()}, keras {keras.__version__}, "
+        f"{backend} {__import__(backend).__version__}"
+    )
 
 
 def run(preset, seed, lengths, n):
@@ -37,49 +125,180 @@ def run(preset, seed, lengths, n):
         start = time.perf_counter()
         result = train_addition_model(settings, out_dir, verbose=0)
         wall = time.perf_counter() - start
-    scores = {
-        bits: evaluate_addition(result.model, bits, n, seed=10_000 + seed)
+    scores = [
+        evaluate_addition(result.model, bits, n, seed=10_000 + seed)["exact_match"]
         for bits in lengths
-    }
-    return result, wall, scores
+    ]
+    return Row(
+        preset=preset,
+        seed=seed,
+        steps=result.steps,
+        first_perfect=result.first_perfect_step,
+        fit_seconds=result.seconds,
+        wall_seconds=wall,
+        exact_match=tuple(scores),
+        ok=all(score == 1.0 for score in scores)
+        and result.steps <= MAX_STEPS
+        and wall <= MAX_SECONDS,
+    )
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", default="default,tutorial")
     parser.add_argument("--seeds", type=_ints, default=[0, 1, 2, 3, 4])
     parser.add_argument("--bits", type=_ints, default=[8, 64, 256])
     parser.add_argument("-n", type=int, default=10_000)
-    args = parser.parse_args(argv)
-
-    header = (
-        f"{'preset':9} {'seed':>4} {'steps':>5} {'1st 100%':>8} {'fit s':>6} "
-        f"{'wall s':>6} " + " ".join(f"{f'{b}-bit':>8}" for b in args.bits) + "  ok"
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help=f"train nothing; rewrite README.md's results from {RECORD.name}",
     )
-    print(header)
-    print("-" * len(header))
+    return parser.parse_args(argv)
+
+
+def inputs(argv=()):
+    """Everything besides the package's code that decides a run's results.
+
+    `docs/scripts/tutorial_results.py` records a digest of it with the run's
+    output, and the tests check that digest against the current settings.
+    """
+    args = vars(parse_args(list(argv)))
+    del args["render_only"]
+    return {
+        "arguments": args,
+        "presets": {
+            name: dataclasses.asdict(PRESETS[name])
+            for name in args["presets"].split(",")
+        },
+        "ok": {"max_steps": MAX_STEPS, "max_seconds": MAX_SECONDS},
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """A run's output as saved in the docs: its arguments, machine and table."""
+
+    args: argparse.Namespace
+    environment: str | None
+    lengths: tuple[int, ...]
+    rows: tuple[Row, ...]
+
+
+def read_record(text):
+    """Reads back a saved run: the `$ python …` line and what it printed."""
+    lines = text.splitlines()
+    command = next(line for line in lines if line.startswith("$ "))
+    # "$ python benchmarks/addition_convergence.py [arguments]"
+    args = parse_args(shlex.split(command)[3:])
+    environment = next(
+        (line for line in lines if line.startswith(ENVIRONMENT_PREFIX)), None
+    )
+    head = next(line for line in lines if line.startswith("preset "))
+    lengths = tuple(
+        int(word[: -len("-bit")]) for word in head.split() if "-bit" in word
+    )
+    if lengths != tuple(args.bits):
+        raise ValueError(f"the table has lengths {lengths}; its command {args.bits}")
+    presets = args.presets.split(",")
+    table = [line for line in lines if line.split() and line.split()[0] in presets]
+    rows = tuple(parse_row(line, len(lengths)) for line in table)
+    # A row the table would print differently was not written by this script.
+    for line, row in zip(table, rows, strict=True):
+        if format_row(row) != line:
+            raise ValueError(f"{line!r} is not a row of this script's table")
+    if len(rows) != len(presets) * len(args.seeds):
+        raise ValueError(
+            f"the record has {len(rows)} rows; its command runs "
+            f"{len(presets) * len(args.seeds)}"
+        )
+    return Record(args, environment, lengths, rows)
+
+
+def _span(values, form="{:,}", unit=""):
+    low, high = (form.format(value) for value in (min(values), max(values)))
+    return f"{low}{unit}" if low == high else f"{low}–{high}{unit}"
+
+
+def _series(words):
+    words = list(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def preset_summary(record, preset):
+    """One bullet of the README: what a preset's seeds did, from the table."""
+    rows = [row for row in record.rows if row.preset == preset]
+    seeds = len(rows)
+    firsts = [row.first_perfect for row in rows if row.first_perfect is not None]
+    if not firsts:
+        first = "its validation sums were never all right"
+    else:
+        first = f"its validation sums were all right first after step {_span(firsts)}"
+        if len(firsts) < seeds:
+            first += f" ({seeds - len(firsts)} of {seeds} seeds never)"
+    scores = _series(
+        f"{_span([row.exact_match[i] * 100 for row in rows], '{:.2f}', '%')} "
+        f"at {bits} bits"
+        for i, bits in enumerate(record.lengths)
+    )
+    exact = sum(all(score == 1.0 for score in row.exact_match) for row in rows)
+    ok = sum(row.ok for row in rows)
+    return (
+        f"- `--preset {preset}`, {seeds} seeds: trained "
+        f"{_span([row.steps for row in rows])} steps in "
+        f"{_span([row.fit_seconds for row in rows], '{:.1f}')} s of `model.fit`; "
+        f"{first}. Exact match on {record.args.n:,} held-out sums per length: "
+        f"{scores}. {exact} of {seeds} seeds were exact at every length, and "
+        f"{ok} of {seeds} also trained within {MAX_STEPS:,} steps and "
+        f"{MAX_SECONDS} s (the `ok` column)."
+    )
+
+
+def readme_results(record):
+    """The README's results block, every number from the saved run."""
+    lines = [
+        preset_summary(record, preset) for preset in record.args.presets.split(",")
+    ]
+    if record.environment is not None:
+        lines += ["", f"{record.environment[0].upper()}{record.environment[1:]}."]
+    return "\n".join(lines)
+
+
+def with_block(text, body):
+    """`text` with its generated block's content replaced by `body`."""
+    start, end = text.find(README_BEGIN), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"no {README_BEGIN!r} … {README_END!r} block")
+    return f"{text[: start + len(README_BEGIN)]}\n{body}\n{text[end:]}"
+
+
+def readme_with_results(readme_text, record_text):
+    """README.md's text with its results block rendered from a saved run."""
+    return with_block(readme_text, readme_results(read_record(record_text)))
+
+
+def render_only():
+    README.write_text(readme_with_results(README.read_text(), RECORD.read_text()))
+    print(f"wrote the results block of README.md from {RECORD.relative_to(ROOT)}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.render_only:
+        render_only()
+        return 0
+    print(environment(), flush=True)
+    print(header(args.bits))
+    print("-" * len(header(args.bits)))
     for preset in args.presets.split(","):
         passed = 0
         for seed in args.seeds:
-            result, wall, scores = run(preset, seed, args.bits, args.n)
-            ok = (
-                all(s["exact_match"] == 1.0 for s in scores.values())
-                and result.steps <= 1000
-                and wall <= 30
-            )
-            passed += ok
-            first = result.first_perfect_step
-            print(
-                f"{preset:9} {seed:>4} {result.steps:>5} "
-                f"{first if first is not None else '-':>8} "
-                f"{result.seconds:>6.1f} {wall:>6.1f} "
-                + " ".join(f"{s['exact_match']:>8.2%}" for s in scores.values())
-                + f"  {'yes' if ok else 'no'}",
-                flush=True,
-            )
+            row = run(preset, seed, args.bits, args.n)
+            passed += row.ok
+            print(format_row(row), flush=True)
         print(
             f"{preset}: {passed}/{len(args.seeds)} seeds reach 100% at every "
-            f"length within 1,000 steps and 30 s"
+            f"length within {MAX_STEPS:,} steps and {MAX_SECONDS} s"
         )
     return 0
 

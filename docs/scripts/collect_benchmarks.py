@@ -131,21 +131,35 @@ def backend_section(report: dict, chart: str) -> str:
     )
 
 
+def result_files() -> list[Path]:
+    return sorted(RESULTS.glob("recurrent_throughput_*.json"))
+
+
+def snippet_text() -> str:
+    """The snippet, rendered from the result files as they are now.
+
+    `tests/test_generated_numbers.py` compares it with the committed snippet.
+    """
+    sections = [
+        backend_section(
+            json.loads(path.read_text()),
+            f"assets/benchmarks/{path.with_suffix('.png').name}",
+        )
+        for path in result_files()
+    ]
+    return "\n".join(sections or [NO_RESULTS])
+
+
 def main() -> None:
-    reports = sorted(RESULTS.glob("recurrent_throughput_*.json"))
+    reports = result_files()
     # Charts of runs whose JSON is gone must not linger on the page.
     shutil.rmtree(ASSETS, ignore_errors=True)
     ASSETS.mkdir(parents=True)
     SNIPPET.parent.mkdir(parents=True, exist_ok=True)
-    sections = []
     for path in reports:
-        report = json.loads(path.read_text())
         chart = path.with_suffix(".png")
         shutil.copyfile(chart, ASSETS / chart.name)
-        sections.append(backend_section(report, f"assets/benchmarks/{chart.name}"))
-    if not sections:
-        sections.append(NO_RESULTS)
-    SNIPPET.write_text("\n".join(sections))
+    SNIPPET.write_text(snippet_text())
     print(f"wrote {SNIPPET.relative_to(ROOT)} from {len(reports)} result files")
 
 

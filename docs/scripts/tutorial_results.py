@@ -8,6 +8,15 @@ and the loss plots of the training runs are copied to docs/assets/tutorial/.
 Training progress bars are reduced to the lines Keras prints at the end of
 each epoch.
 
+Each snippet of a measured output starts with a comment that records a
+digest of its inputs: the command line, the defaults of the command that
+decide its result, the training preset it starts from and the model file it
+reads (see `MEASURED`). `tests/test_generated_numbers.py` recomputes the
+digests, so a snippet whose inputs have changed since it was made fails the
+tests until its step is run again. After the convergence step, the results block of
+README.md is rewritten from the new snippet
+(`benchmarks/addition_convergence.py --render-only`).
+
 Run from the repository root, with the package installed; name steps to run
 only those (the convergence benchmark takes several minutes on 2 cores):
 
@@ -18,6 +27,9 @@ only those (the convergence benchmark takes several minutes on 2 cores):
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import importlib.util
+import json
 import os
 import re
 import shlex
@@ -25,6 +37,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from keras_gru_cell.addition.cli import _parser as cli_parser
 from keras_gru_cell.addition.training import PRESETS
 from keras_gru_cell.addition.training import TrainingSettings
 
@@ -33,10 +46,76 @@ SNIPPETS = ROOT / "docs" / "snippets"
 ASSETS = ROOT / "docs" / "assets" / "tutorial"
 # Where the training runs write, as a reader's would; ignored by git.
 RUNS = ROOT / "runs"
+PRETRAINED = ROOT / "keras_gru_cell" / "addition" / "pretrained" / "addition.keras"
+CONVERGENCE = ROOT / "benchmarks" / "addition_convergence.py"
 SEED = 0
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # A progress bar line "12/50 ━━━…" before its epoch is complete.
 UNFINISHED = re.compile(r"^\s*(\d+)/(\d+) ")
+# The first line of a measured snippet: its step and the digest of its inputs.
+STAMP = re.compile(
+    r"^<!-- written by docs/scripts/tutorial_results\.py (?P<step>\w+) "
+    r"from inputs sha256:(?P<digest>[0-9a-f]{16}) -->$"
+)
+
+# The commands whose output the page shows, by step.
+TRAIN = ["train", "--seed", str(SEED), "--out", "runs/default"]
+TRAIN_TUTORIAL = ["train", "--preset", "tutorial", "--seed", str(SEED)]
+TRAIN_TUTORIAL += ["--out", "runs/tutorial"]
+EVALUATE = ["evaluate", "--model", "runs/default/model.keras"]
+ADD = ["add", "1024", "16"]
+
+
+def convergence_benchmark():
+    """benchmarks/addition_convergence.py as a module (it is not a package's)."""
+    spec = importlib.util.spec_from_file_location("addition_convergence", CONVERGENCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def command_inputs(arguments: list[str]) -> dict:
+    """What decides a `keras-gru-cell` command's output besides the code."""
+    parsed = cli_parser().parse_args(arguments)
+    inputs = {"command": arguments}
+    if parsed.command == "train":
+        inputs["preset"] = dataclasses.asdict(PRESETS[parsed.preset])
+    if parsed.command == "evaluate":
+        # The command's defaults decide which sums it scores.
+        inputs["sums"] = {"bits": parsed.bits, "n": parsed.n, "seed": parsed.seed}
+    if parsed.command in ("add", "evaluate"):
+        inputs["model"] = model_inputs(parsed.model)
+    return inputs
+
+
+def model_inputs(path: Path | None) -> dict:
+    """The shipped model's file, or the inputs of the step that trains one."""
+    if path is None:
+        return {"sha256": hashlib.sha256(PRETRAINED.read_bytes()).hexdigest()}
+    trained_by = {"runs/default/model.keras": TRAIN}[path.as_posix()]
+    return command_inputs(trained_by)
+
+
+MEASURED = {
+    "train": lambda: command_inputs(TRAIN),
+    "evaluate": lambda: command_inputs(EVALUATE),
+    "add": lambda: command_inputs(ADD),
+    "train_tutorial": lambda: command_inputs(TRAIN_TUTORIAL),
+    "convergence": lambda: convergence_benchmark().inputs(),
+}
+"""The steps that measure, and what decides their results besides the code."""
+
+
+def inputs_digest(step: str) -> str:
+    text = json.dumps(MEASURED[step](), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def stamp(step: str) -> str:
+    return (
+        f"<!-- written by docs/scripts/tutorial_results.py {step} "
+        f"from inputs sha256:{inputs_digest(step)} -->"
+    )
 
 
 def epoch_lines(output: str) -> str:
@@ -61,6 +140,8 @@ def run(
 
     With `tail`, only the output's last `tail` lines are kept, after a `...`.
     """
+    # The inputs as the run starts, should they change while it runs.
+    header = stamp(step)
     if python_script:
         display = shlex.join(["python", *arguments])
         command = [sys.executable, str(ROOT / arguments[0]), *arguments[1:]]
@@ -81,7 +162,7 @@ def run(
         output = ["...", *output[-tail:]]
     body = "\n".join(output)
     (SNIPPETS / f"tutorial_{step}.md").write_text(
-        f"```console\n$ {display}\n{body}\n```\n"
+        f"{header}\n\n```console\n$ {display}\n{body}\n```\n"
     )
 
 
@@ -99,17 +180,23 @@ def settings_table() -> str:
 
 
 def train() -> None:
-    run("train", ["train", "--seed", str(SEED), "--out", "runs/default"])
+    run("train", TRAIN)
     (ASSETS / "loss.png").write_bytes((RUNS / "default" / "loss.png").read_bytes())
 
 
 def train_tutorial() -> None:
-    arguments = ["train", "--preset", "tutorial", "--seed", str(SEED)]
     # 100 epochs of 50 iterations: the last two and the summary suffice.
-    run("train_tutorial", [*arguments, "--out", "runs/tutorial"], tail=7)
+    run("train_tutorial", TRAIN_TUTORIAL, tail=7)
     (ASSETS / "loss_tutorial.png").write_bytes(
         (RUNS / "tutorial" / "loss.png").read_bytes()
     )
+
+
+def convergence() -> None:
+    script = str(CONVERGENCE.relative_to(ROOT))
+    run("convergence", [script], python_script=True)
+    # The README summarizes the same run.
+    subprocess.run([sys.executable, str(CONVERGENCE), "--render-only"], check=True)
 
 
 STEPS = {
@@ -117,14 +204,10 @@ STEPS = {
         settings_table()
     ),
     "train": train,
-    "evaluate": lambda: run(
-        "evaluate", ["evaluate", "--model", "runs/default/model.keras"]
-    ),
-    "add": lambda: run("add", ["add", "1024", "16"]),
+    "evaluate": lambda: run("evaluate", EVALUATE),
+    "add": lambda: run("add", ADD),
     "train_tutorial": train_tutorial,
-    "convergence": lambda: run(
-        "convergence", ["benchmarks/addition_convergence.py"], python_script=True
-    ),
+    "convergence": convergence,
 }
 
 

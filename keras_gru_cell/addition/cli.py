@@ -2,8 +2,9 @@
 
 A thin front end: it parses and checks the arguments, then calls
 `keras_gru_cell.addition.training` and `keras_gru_cell.addition.evaluation`.
-Every error a user can cause ends the command with one line on stderr and a
-non-zero status.
+Every error a user can cause ends the command with one line on stderr and
+status 2; any other error is a defect, reported in one line with status 1
+(or with its traceback under `--debug`).
 """
 
 from __future__ import annotations
@@ -11,18 +12,32 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib.util
 import os
 import shutil
 import signal
 import sys
 import tempfile
 import threading
+import traceback
+from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from keras_gru_cell.addition.distribution import DISTRIBUTIONS
+from _keras_gru_cell_launcher import quiet_stderr
+from keras_gru_cell import _validation
+from keras_gru_cell.version import __version__
 
 PROG = "keras-gru-cell"
 _DEFAULT_BITS = "5,8,16,32,64,128,1024"
+# Copies of `distribution.DISTRIBUTIONS`, `data.MAX_NUM_BITS` and
+# `TrainingSettings`'s seed bound: importing those modules imports
+# TensorFlow, which must wait until stderr is silenced (see
+# `_start_tensorflow`). The tests check that the copies agree.
+_DISTRIBUTIONS = ("none", "mirrored")
+_MAX_BITS = 2**31 - 1
+_MAX_TRAINING_SEED = 2**31 - 1
 
 
 class UsageError(Exception):
@@ -65,64 +80,103 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive_int(text: str) -> int:
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _checked(parse: Callable[[str], Any], check: Callable[[Any], Any]):
+    """An argparse `type`: `parse` the text, then `check` the value.
+
+    Text that `parse` refuses goes to `check` as it is, so that its error
+    shows what was typed. `check` is one of `_validation`'s, whose message
+    names the option: it is raised as a `UsageError` as it stands, since
+    argparse would prefix the option's name a second time.
+    """
+
+    def convert(text: str) -> Any:
+        try:
+            value = parse(text)
+        except ValueError:
+            value = text
+        try:
+            return check(value)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+
+    return convert
 
 
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+def _integer(
+    option: str,
+    *,
+    minimum: int,
+    maximum: int | None = None,
+    expected: str | None = None,
+):
+    return _checked(
+        int,
+        lambda value: _validation.integer(
+            option, value, minimum=minimum, maximum=maximum, expected=expected
+        ),
+    )
 
 
-def _natural(text: str) -> int:
-    value = _integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(
-            f"expected a non-negative integer, got {text!r}"
-        )
-    return value
+def _bit_count(option: str):
+    return _integer(
+        option,
+        minimum=2,
+        maximum=_MAX_BITS,
+        expected=f"a length of at least 2 bits and at most {_MAX_BITS}",
+    )
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+def _positive_float(option: str):
+    return _checked(float, lambda value: _validation.positive_number(option, value))
 
 
-def _bit_count(text: str) -> int:
-    value = _integer(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"expected at least 2 bits, got {text!r}")
-    return value
+def _bits_range(option: str):
+    bit_count = _bit_count(option)
+
+    def convert(text: str) -> int | tuple[int, int]:
+        low, colon, high = text.partition(":")
+        if not colon:
+            return bit_count(low)
+        low, high = bit_count(low), bit_count(high)
+        if low > high:
+            raise UsageError(
+                f"Received an invalid value for argument `{option}`, expected "
+                f"N or LOW:HIGH with LOW <= HIGH, got {text!r}."
+            )
+        return (low, high)
+
+    return convert
 
 
-def _bits_range(text: str) -> int | tuple[int, int]:
-    low, _, high = text.partition(":")
-    if not high:
-        return _bit_count(low)
-    low, high = _bit_count(low), _bit_count(high)
-    if low > high:
-        raise argparse.ArgumentTypeError(f"expected LOW <= HIGH, got {text!r}")
-    return (low, high)
+def _bit_counts(option: str):
+    bit_count = _bit_count(option)
+    return lambda text: [bit_count(part) for part in text.split(",")]
 
 
-def _bit_counts(text: str) -> list[int]:
-    return [_bit_count(part) for part in text.split(",")]
+def _preset_default(default: str, tutorial: str) -> str:
+    # The options that --preset fills in have no default of their own (None:
+    # keep the preset's), so their help spells out each preset's value.
+    if default == tutorial:
+        return f"(default: {default})"
+    return f"(default: {default}, or {tutorial} with --preset tutorial)"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Train and use a GRU that adds binary numbers of any length.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"{PROG} {__version__}",
+        help="print the version and exit",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an unexpected error, print its full traceback; also show "
+        "TensorFlow's start-up log (default: off)",
     )
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
@@ -140,90 +194,222 @@ def _parser() -> argparse.ArgumentParser:
         "--preset",
         choices=["default", "tutorial"],
         default="default",
-        help="starting settings; the options below override them",
+        help="starting settings; the options below override them "
+        "(default: %(default)s)",
     )
     train.add_argument(
-        "--bits", type=_bits_range, help="training length N, or a range LOW:HIGH"
+        "--bits",
+        type=_bits_range("--bits"),
+        help="training length N, or a range LOW:HIGH to draw each batch's "
+        "length from " + _preset_default("8:16", "5"),
     )
-    train.add_argument("--hidden", type=_positive_int, help="GRU units")
-    train.add_argument("--steps", type=_positive_int, help="most training steps")
-    train.add_argument("--batch-size", type=_positive_int)
-    train.add_argument("--lr", type=_positive_float, help="Adam's learning rate")
-    train.add_argument("--loss", choices=["bce", "mse", "quadratic"])
-    train.add_argument("--seed", type=_natural)
-    train.add_argument("--out", type=Path, default=Path("runs/addition"), metavar="DIR")
-    train.add_argument("--tensorboard", type=Path, metavar="DIR", help="log here")
+    train.add_argument(
+        "--hidden",
+        type=_integer("--hidden", minimum=1),
+        help="number of GRU units " + _preset_default("16", "16"),
+    )
+    train.add_argument(
+        "--steps",
+        type=_integer("--steps", minimum=1),
+        help="most training steps; the default preset stops sooner, once "
+        "every held-out sum has been right at 2 validations in a row "
+        + _preset_default("1000", "5000"),
+    )
+    train.add_argument(
+        "--batch-size",
+        type=_integer("--batch-size", minimum=1),
+        help="sums per training step " + _preset_default("256", "100"),
+    )
+    train.add_argument(
+        "--lr",
+        type=_positive_float("--lr"),
+        help="Adam's learning rate " + _preset_default("0.01", "0.001"),
+    )
+    train.add_argument(
+        "--loss",
+        choices=["bce", "mse", "quadratic"],
+        help="binary cross-entropy, mean squared error or the tutorial's "
+        "quadratic loss " + _preset_default("bce", "quadratic"),
+    )
+    train.add_argument(
+        "--seed",
+        type=_integer("--seed", minimum=0, maximum=_MAX_TRAINING_SEED),
+        help="seed of the weights and the data (default: a random one, "
+        "printed at the end)",
+    )
+    train.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/addition"),
+        metavar="DIR",
+        help="folder for model.keras, history.csv and loss.png, created if "
+        "missing (default: %(default)s)",
+    )
+    train.add_argument(
+        "--tensorboard",
+        type=Path,
+        metavar="DIR",
+        help="also write TensorBoard logs to this folder (default: none)",
+    )
     train.add_argument(
         "--distribute",
-        choices=DISTRIBUTIONS,
+        choices=_DISTRIBUTIONS,
         default="none",
         help="'mirrored': data-parallel over every local device (TensorFlow "
-        "or JAX); --batch-size is then the global batch",
+        "or JAX); --batch-size is then the global batch (default: %(default)s)",
     )
     train.add_argument(
         "--compare-builtin",
         action="store_true",
         help="instead train side by side with a keras.layers.GRU twin and "
-        "report how far they drift apart",
+        "report how far they drift apart (default: off)",
     )
 
-    add = commands.add_parser("add", help="add two numbers with a model")
-    add.add_argument("a", type=_natural, metavar="A")
-    add.add_argument("b", type=_natural, metavar="B")
+    add = commands.add_parser(
+        "add",
+        help="add two numbers with a model",
+        description="Add two non-negative integers of any size with a model.",
+    )
     add.add_argument(
-        "--model", type=Path, help="a .keras model (default: the shipped one)"
+        "a", type=_integer("A", minimum=0), metavar="A", help="a non-negative integer"
+    )
+    add.add_argument(
+        "b", type=_integer("B", minimum=0), metavar="B", help="a non-negative integer"
+    )
+    add.add_argument(
+        "--model",
+        type=Path,
+        metavar="FILE",
+        help="a .keras addition model (default: the one shipped with the package)",
     )
 
     evaluate = commands.add_parser(
-        "evaluate", help="score a model on random held-out sums"
+        "evaluate",
+        help="score a model on random held-out sums",
+        description="Score a model on random held-out sums of each length: "
+        "the share of sums entirely right and the share of bits right.",
     )
-    evaluate.add_argument("--model", type=Path, required=True)
     evaluate.add_argument(
-        "--bits", type=_bit_counts, default=_bit_counts(_DEFAULT_BITS)
+        "--model",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the .keras addition model to score (required)",
     )
-    evaluate.add_argument("-n", type=_positive_int, default=10_000)
-    evaluate.add_argument("--seed", type=_natural, default=0)
+    evaluate.add_argument(
+        "--bits",
+        type=_bit_counts("--bits"),
+        # A string, which argparse converts with `type`, so that the help
+        # shows it as it would be typed.
+        default=_DEFAULT_BITS,
+        help="comma-separated sum lengths (default: %(default)s)",
+    )
+    evaluate.add_argument(
+        "-n",
+        type=_integer("-n", minimum=1),
+        default=10_000,
+        help="random sums per length (default: %(default)s)",
+    )
+    evaluate.add_argument(
+        "--seed",
+        type=_integer("--seed", minimum=0),
+        default=0,
+        help="seed of the random sums (default: %(default)s)",
+    )
 
-    export = commands.add_parser("export", help="export a TensorFlow SavedModel")
-    export.add_argument("--model", type=Path, required=True)
-    export.add_argument("--out", type=Path, required=True, metavar="DIR")
+    export = commands.add_parser(
+        "export",
+        help="export a TensorFlow SavedModel",
+        description="Export a model as a TensorFlow SavedModel whose `serve` "
+        "endpoint takes any batch size and length.",
+    )
+    export.add_argument(
+        "--model",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the .keras addition model to export (required)",
+    )
+    export.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the SavedModel folder to create; must not exist or be empty (required)",
+    )
     return parser
 
 
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Silences file descriptor 2, where TensorFlow's C++ logs go."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+def _start_tensorflow(*, verbose: bool) -> None:
+    """Imports TensorFlow and finds its devices, with its C++ log hidden.
 
+    TensorFlow's C++ runtime and absl write their start-up lines (oneDNN,
+    missing CUDA drivers, CPU features, "before absl::InitializeLog") to fd
+    2 while TensorFlow loads and looks for GPUs, whatever
+    TF_CPP_MIN_LOG_LEVEL says; only fd 2 being elsewhere meanwhile hides
+    them. Only then: afterwards fd 2 carries this command's errors again.
+    TF_CPP_MIN_LOG_LEVEL, read once when TensorFlow loads, keeps its later
+    C++ notices quiet (oneDNN's fallbacks among them, logged as errors);
+    TensorFlow's real failures still reach the user as Python exceptions.
+    A user's own TF_CPP_MIN_LOG_LEVEL wins; `verbose` (`--debug`) hides
+    nothing.
+    """
+    if verbose:
+        quiet = contextlib.nullcontext()
+    else:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        quiet = quiet_stderr()
+    with quiet:
+        import tensorflow as tf
 
-def _find_devices_quietly():
-    # TensorFlow logs its search for GPUs (and its failure on a CPU-only
-    # machine) to stderr the first time it looks; look while stderr is quiet.
-    import tensorflow as tf
+        # Registers the addition model's Keras objects, so that its files load.
+        import keras_gru_cell.addition  # noqa: F401
 
-    with _quiet_stderr():
         tf.config.list_physical_devices()
+
+
+@contextlib.contextmanager
+def _user_path(
+    option: str, path: Path, failed: str = "cannot be created or written"
+) -> Iterator[None]:
+    """Reports an `OSError` on a path the user gave as a usage error naming it."""
+    try:
+        yield
+    except OSError as error:
+        raise UsageError(
+            f"{option} {str(path)!r} {failed}: {error.strerror or error}"
+        ) from None
+
+
+def _writable_folder(option: str, path: Path) -> None:
+    """Creates `path` if missing and checks that a file can be written there."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {str(path)!r} exists and is not a folder")
+    with _user_path(option, path):
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
 
 
 def _load_model(path: Path | None):
     if path is None:
+        # The shipped model: a failure to load it is a defect, not the user's.
         from keras_gru_cell.addition.pretrained import load_pretrained_model
 
         return load_pretrained_model()
     from keras_gru_cell.addition.evaluation import load_addition_model
 
-    return load_addition_model(path)
+    # Its one ValueError names the file: missing, damaged, unsafe, not an adder.
+    try:
+        with _user_path("--model", path, "cannot be read"):
+            return load_addition_model(path)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def _train(args) -> None:
+    import keras
+
     from keras_gru_cell.addition import training
 
     overrides = {
@@ -235,10 +421,15 @@ def _train(args) -> None:
         "loss": args.loss,
         "seed": args.seed,
     }
-    settings = dataclasses.replace(
-        training.PRESETS[args.preset],
-        **{key: value for key, value in overrides.items() if value is not None},
-    )
+    # The options' own checks catch every value TrainingSettings refuses
+    # today; this keeps its future checks of what the user typed usage errors.
+    try:
+        settings = dataclasses.replace(
+            training.PRESETS[args.preset],
+            **{key: value for key, value in overrides.items() if value is not None},
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     if args.compare_builtin:
         result = training.compare_with_builtin_gru(settings)
         print(
@@ -249,14 +440,30 @@ def _train(args) -> None:
             f"Largest |final weight difference|: {result.max_weight_difference:.3g}"
         )
         return
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {str(args.out)!r} exists and is not a folder")
-    result = training.train_addition_model(
-        settings,
-        args.out,
-        tensorboard_dir=args.tensorboard,
-        distribute=args.distribute,
-    )
+    # Checked here rather than caught from train_addition_model, whose other
+    # ValueErrors may be defects; all before --out is created.
+    backend = keras.backend.backend()
+    if args.distribute == "mirrored" and backend not in ("tensorflow", "jax"):
+        raise UsageError(
+            f"--distribute {args.distribute!r} needs the TensorFlow or JAX "
+            f"backend; the {backend} backend of Keras has no data-parallel engine"
+        )
+    if args.tensorboard is not None:
+        if importlib.util.find_spec("tensorboard") is None:
+            raise UsageError(
+                "--tensorboard needs the tensorboard package: pip install tensorboard"
+            )
+        _writable_folder("--tensorboard", args.tensorboard)
+    _writable_folder("--out", args.out)
+    try:
+        result = training.train_addition_model(
+            settings,
+            args.out,
+            tensorboard_dir=args.tensorboard,
+            distribute=args.distribute,
+        )
+    except training.IncompatibleBackupError as error:
+        raise UsageError(str(error)) from None
     last = result.history[-1] if result.history else {}
     print(
         f"Seed {result.seed}: trained {result.steps} steps in {result.seconds:.1f} s."
@@ -298,15 +505,20 @@ def _evaluate(args) -> None:
 
 def _export(args) -> None:
     out = args.out
-    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
+    with _user_path("--out", out):
+        taken = out.exists() and not (out.is_dir() and not any(out.iterdir()))
+    if taken:
         raise UsageError(f"--out {str(out)!r} already exists; choose a new folder")
     model = _load_model(args.model)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Export beside the target and rename, so no half-written SavedModel shows.
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    with _user_path("--out", out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # Export beside the target and rename, so no half-written SavedModel
+        # shows.
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         model.export(str(staging / "saved_model"), format="tf_saved_model", verbose=0)
-        os.replace(staging / "saved_model", out)
+        with _user_path("--out", out):
+            os.replace(staging / "saved_model", out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     print(
@@ -317,6 +529,13 @@ def _export(args) -> None:
 _COMMANDS = {"train": _train, "add": _add, "evaluate": _evaluate, "export": _export}
 
 
+def _one_line(error: BaseException) -> str:
+    # TensorFlow's and Keras's messages can run to many lines; the first
+    # says what happened, and --debug shows the rest.
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the `keras-gru-cell` command.
 
@@ -325,16 +544,23 @@ def main(argv: list[str] | None = None) -> int:
             `sys.argv`.
 
     Returns:
-        The exit status: 0 on success, 2 for a usage error, 130 when
+        The exit status: 0 on success (and after `--help` or `--version`),
+        2 for an error the user can fix (bad arguments, a missing or
+        damaged file, a folder that cannot be written), 1 for any other
+        error (a defect: rerun with `--debug` for its traceback), 130 when
         interrupted by SIGINT (Ctrl-C) and 143 by SIGTERM. An interrupted
         `train` keeps its last backup, and the same command resumes it.
     """
+    args = None
     try:
-        args = _parser().parse_args(argv)
-        _find_devices_quietly()
+        try:
+            args = _parser().parse_args(argv)
+        except SystemExit as done:  # --help and --version
+            return done.code if isinstance(done.code, int) else 0
+        _start_tensorflow(verbose=args.debug)
         with _sigterm_raises():
             _COMMANDS[args.command](args)
-    except (UsageError, ValueError) as error:
+    except UsageError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, _Terminated) as interruption:
@@ -345,6 +571,16 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(interruption, KeyboardInterrupt):
             return 128 + signal.SIGINT
         return 128 + signal.SIGTERM
+    except Exception as error:
+        if args is not None and args.debug:
+            traceback.print_exc()
+        else:
+            print(
+                f"{PROG}: internal error: {_one_line(error)} (rerun with --debug "
+                f"for the traceback)",
+                file=sys.stderr,
+            )
+        return 1
     return 0
 
 

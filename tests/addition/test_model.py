@@ -21,6 +21,9 @@ from tests.asserts import assert_allclose
 from tests.asserts import tolerance
 from tests.numpy_reference import run_sequence
 
+# Runs on every Keras backend in CI, not only TensorFlow (see .ci/run).
+pytestmark = pytest.mark.every_backend
+
 # (batch, length) pairs with the batch both smaller and larger than the length,
 # so a wrapper that confuses the two axes cannot pass.
 SHAPES = [(1, 1), (2, 9), (9, 2), (3, 40), (40, 3), (5, 300)]
@@ -116,9 +119,6 @@ def test_model_takes_any_batch_and_length_in_a_fresh_process(tmp_path):
     script = f"""
 import json, keras, numpy as np
 import keras_gru_cell.addition  # registers the addition model's Keras objects
-
-# Runs on every Keras backend in CI, not only TensorFlow (see .ci/run).
-pytestmark = pytest.mark.every_backend
 model = keras.models.load_model({str(tmp_path / "model.keras")!r})
 out = {{}}
 for batch, length in {SHAPES!r}:

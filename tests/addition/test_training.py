@@ -205,6 +205,10 @@ _RESUMABLE_TRAIN = [
 ]
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def uninterrupted_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("uninterrupted")
@@ -229,6 +233,10 @@ def test_an_interrupted_train_resumes_where_it_stopped(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell starts background jobs with SIGINT ignored, the run would
+        # inherit that, and Python then installs no KeyboardInterrupt handler;
+        # Ctrl-C reaches a command in a terminal with the default disposition.
+        preexec_fn=_default_sigint,
     )
     log = interrupted / ".resume" / "history.csv"
     deadline = time.monotonic() + 120

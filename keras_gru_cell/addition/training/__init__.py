@@ -7,6 +7,7 @@ artifacts; `compare_with_builtin_gru` trains it beside its twin on
 
 from keras_gru_cell.addition.training.artifacts import plot_losses
 from keras_gru_cell.addition.training.artifacts import write_atomically
+from keras_gru_cell.addition.training.callbacks import IncompatibleBackupError
 from keras_gru_cell.addition.training.compare import ComparisonResult
 from keras_gru_cell.addition.training.compare import builtin_twin
 from keras_gru_cell.addition.training.compare import compare_with_builtin_gru
@@ -22,6 +23,7 @@ __all__ = [
     "PRESETS",
     "TUTORIAL",
     "ComparisonResult",
+    "IncompatibleBackupError",
     "TrainingResult",
     "TrainingSettings",
     "builtin_twin",

@@ -125,11 +125,20 @@ class Backup(keras.callbacks.Callback):
         write_atomically(self.path, self.model.save_weights)
 
 
+class IncompatibleBackupError(ValueError):
+    """An interrupted run's backup holds a model built with other settings.
+
+    The user's doing, not a defect: the command line reports it as a usage
+    error.
+    """
+
+
 def restore(model: keras.Model, path: Path) -> int:
     """Loads the backup at `path`, if any, into `model`; returns its step.
 
     Raises:
-        ValueError: If the backup is of a model built with other settings.
+        IncompatibleBackupError: If the backup is of a model built with other
+            settings.
     """
     if path.exists():
         # The optimizer's variables must exist to receive the saved ones.
@@ -137,7 +146,7 @@ def restore(model: keras.Model, path: Path) -> int:
         try:
             model.load_weights(path)
         except ValueError:
-            raise ValueError(
+            raise IncompatibleBackupError(
                 f"{str(path.parent)!r} holds an interrupted run of a model with "
                 "other settings: rerun it with its own settings to resume it, or "
                 "delete that folder to start afresh."

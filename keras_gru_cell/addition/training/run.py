@@ -165,8 +165,9 @@ def train_addition_model(
         A `TrainingResult`.
 
     Raises:
-        ValueError: If `out_dir` exists and is not a folder, holds an
-            interrupted run of a model with other settings, or
+        IncompatibleBackupError: If `out_dir` holds an interrupted run of a
+            model with other settings.
+        ValueError: If `out_dir` exists and is not a folder, or
             `tensorboard_dir` is set but TensorBoard is not installed; or
             for a `distribute` that `distribution_scope` refuses.
     """
