@@ -158,39 +158,12 @@ def scan(step, init, sequence, num_outputs, reverse=False):
 
     Sequences of at most `UNROLL_MAX_STEPS` steps are unrolled. TensorFlow's
     `ops.scan` wants outputs shaped like the carry, so that backend gets its
-    own `while` loop over `TensorArray`s.
+    own loop (`tensorflow_loop.scan`).
     """
     if keras.backend.backend() != "tensorflow":
         length = keras.tree.flatten(sequence)[0].shape[0]
         unroll = length is not None and length <= UNROLL_MAX_STEPS
         return ops.scan(step, init, sequence, reverse=reverse, unroll=unroll)
-    import tensorflow as tf
+    from keras_gru_cell._fused import tensorflow_loop
 
-    flat_sequence = keras.tree.flatten(sequence)
-    # XLA needs the static length for the TensorArrays when it is known.
-    length = flat_sequence[0].shape[0] or tf.shape(flat_sequence[0])[0]
-    inputs = [
-        tf.TensorArray(t.dtype, size=length, element_shape=t.shape[1:]).unstack(t)
-        for t in flat_sequence
-    ]
-    outputs = [tf.TensorArray(init.dtype, size=length) for _ in range(num_outputs)]
-
-    def body(k, carry, outputs):
-        i = length - 1 - k if reverse else k
-        step_inputs = keras.tree.pack_sequence_as(
-            sequence, [array.read(i) for array in inputs]
-        )
-        carry, step_outputs = step(carry, step_inputs)
-        outputs = [
-            array.write(i, value)
-            for array, value in zip(outputs, step_outputs, strict=True)
-        ]
-        return k + 1, carry, outputs
-
-    _, carry, outputs = tf.while_loop(
-        lambda k, *_: k < length,
-        body,
-        (0, init, outputs),
-        maximum_iterations=length,
-    )
-    return carry, tuple(array.stack() for array in outputs)
+    return tensorflow_loop.scan(step, init, sequence, num_outputs, reverse)
