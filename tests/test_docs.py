@@ -120,7 +120,8 @@ def test_every_api_reference_entry_is_public():
 def test_site_builds_strictly_with_no_broken_links(tmp_path):
     site = tmp_path / "site"
     build = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site)],
+        # Not `-q`: it hides the warnings that `--strict` turns into errors.
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -20,9 +20,9 @@ class TimeDistributed(keras.layers.TimeDistributed):
     loop, one call per step. Folding is exact for layers that treat each row
     on its own, such as `Dense`; wrap only those.
 
-    Args:
-        layer: The `keras.layers.Layer` applied to each step.
-        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+    It takes the arguments of `keras.layers.TimeDistributed`: the `layer`
+    applied to each step, and base layer keyword arguments such as `name` and
+    `dtype`.
 
     Examples:
         >>> dense = keras.layers.Dense(1)
