@@ -52,26 +52,52 @@ class _Terminated(BaseException):
     """
 
 
-def _terminate(signum, frame):
-    raise _Terminated
+# The signals received while the command runs, in order. An exception raised
+# by a signal handler can be lost: Python only prints one raised inside a
+# garbage-collection callback ("Exception ignored in ..."), such as JAX's
+# `_xla_gc_callback`, and carries on. The record cannot be lost, so the
+# training loop (`_ReraiseSignal`) and the end of the command check it.
+_received: list[int] = []
+
+
+def _interruption(signum: int) -> BaseException:
+    return KeyboardInterrupt() if signum == signal.SIGINT else _Terminated()
+
+
+def _record_and_raise(signum, frame):
+    _received.append(signum)
+    raise _interruption(signum)
+
+
+def _raise_if_signalled() -> None:
+    if _received:
+        raise _interruption(_received[0])
 
 
 @contextlib.contextmanager
-def _sigterm_raises():
-    """Turns SIGTERM into `_Terminated` while the command runs.
+def _signals_raise():
+    """Turns SIGINT and SIGTERM into exceptions that cannot be lost.
 
     SIGTERM (what `kill`, batch schedulers and container runtimes send) would
-    otherwise end the process without a word. Python lets only the main
-    thread set handlers; elsewhere SIGTERM keeps its default.
+    otherwise end the process without a word. SIGINT keeps Python's meaning,
+    `KeyboardInterrupt`, but is recorded too; one ignored when the command
+    started (a background job's) stays ignored. Python lets only the main
+    thread set handlers; elsewhere both keep their defaults.
     """
+    _received.clear()
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    signums = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signums.append(signal.SIGINT)
+    previous = {signum: signal.signal(signum, _record_and_raise) for signum in signums}
     try:
         yield
+        _raise_if_signalled()
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -461,6 +487,13 @@ def _train(args) -> None:
             args.out,
             tensorboard_dir=args.tensorboard,
             distribute=args.distribute,
+            # A signal whose exception was lost stops training at the next
+            # step all the same.
+            callbacks=[
+                keras.callbacks.LambdaCallback(
+                    on_train_batch_end=lambda batch, logs: _raise_if_signalled()
+                )
+            ],
         )
     except training.IncompatibleBackupError as error:
         raise UsageError(str(error)) from None
@@ -558,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
         except SystemExit as done:  # --help and --version
             return done.code if isinstance(done.code, int) else 0
         _start_tensorflow(verbose=args.debug)
-        with _sigterm_raises():
+        with _signals_raise():
             _COMMANDS[args.command](args)
     except UsageError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)

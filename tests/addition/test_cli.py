@@ -1,11 +1,13 @@
 """Tests of the `keras-gru-cell` command line."""
 
 import argparse
+import contextlib
 import dataclasses
 import importlib.util
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -611,3 +613,36 @@ def test_debug_shows_the_traceback_of_an_unexpected_error(capsys, monkeypatch):
 def test_debug_does_not_turn_usage_errors_into_tracebacks(capsys):
     status, _, err = _run(capsys, "--debug", "add", "-1", "2")
     _assert_usage_error(status, err, "`A`")
+
+
+@pytest.fixture
+def sigint_handled():
+    """SIGINT handled as Python handles it by default, however pytest started.
+
+    A shell starts background jobs with SIGINT ignored, and the command then
+    leaves it ignored, as it should.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.parametrize(
+    ("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
+)
+def test_a_signal_whose_exception_was_swallowed_still_interrupts(
+    capsys, monkeypatch, sigint_handled, signum, status
+):
+    # JAX's garbage-collection callback is one place where Python drops an
+    # exception raised by a signal handler; here the command drops it itself.
+    def swallowing(args):
+        with contextlib.suppress(KeyboardInterrupt, cli._Terminated):
+            signal.raise_signal(signum)
+
+    monkeypatch.setitem(cli._COMMANDS, "add", swallowing)
+    with monkeypatch.context() as patch:
+        patch.setattr(cli, "_start_tensorflow", lambda verbose: None)
+        result, _, err = _run(capsys, "add", "1", "2")
+
+    assert result == status
+    assert err.strip().splitlines()[-1].startswith("keras-gru-cell: interrupted")

@@ -1,5 +1,6 @@
 """Tests of the training run: artifacts, presets, resumption and the GRU twin."""
 
+import contextlib
 import csv
 import dataclasses
 import os
@@ -205,8 +206,21 @@ _RESUMABLE_TRAIN = [
 ]
 
 
-def _default_sigint():
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+@contextlib.contextmanager
+def _sigint_handled():
+    """SIGINT handled (not ignored) here, so that a child starts with its default.
+
+    A shell starts background jobs with SIGINT ignored, which a child would
+    inherit, and Python then installs no KeyboardInterrupt handler; Ctrl-C
+    reaches a command in a terminal with the default disposition. A handler
+    becomes the default across `exec`, an ignored signal stays ignored.
+    (`preexec_fn` would do it in the child, but forks a multithreaded JAX.)
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="module")
@@ -228,16 +242,13 @@ def test_an_interrupted_train_resumes_where_it_stopped(
     tmp_path, uninterrupted_run, signum, status
 ):
     interrupted = tmp_path / "interrupted"
-    process = subprocess.Popen(
-        [*_RESUMABLE_TRAIN, "--out", str(interrupted)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        # A shell starts background jobs with SIGINT ignored, the run would
-        # inherit that, and Python then installs no KeyboardInterrupt handler;
-        # Ctrl-C reaches a command in a terminal with the default disposition.
-        preexec_fn=_default_sigint,
-    )
+    with _sigint_handled():
+        process = subprocess.Popen(
+            [*_RESUMABLE_TRAIN, "--out", str(interrupted)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     log = interrupted / ".resume" / "history.csv"
     deadline = time.monotonic() + 120
     while not (log.exists() and _history(log)):

@@ -14,6 +14,7 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
@@ -136,6 +137,7 @@ def train_addition_model(
     *,
     tensorboard_dir: str | os.PathLike | None = None,
     distribute: str = "none",
+    callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 1,
 ) -> TrainingResult:
     """Trains the addition model with one `model.fit` and writes its artifacts.
@@ -158,6 +160,7 @@ def train_addition_model(
         distribute: `"none"`, or `"mirrored"` to train data-parallel on
             every local device (see `distribution_scope`); the batch size is
             then the global batch.
+        callbacks: More Keras callbacks for `model.fit`, after the run's own.
         verbose: Keras's `verbose`: 1 shows a progress bar, 2 a line per
             epoch, 0 nothing.
 
@@ -209,6 +212,7 @@ def train_addition_model(
             log,
             Backup(backup),
             StopAtStep(settings.steps),
+            *callbacks,
         ]
         if tensorboard_dir is not None:
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
