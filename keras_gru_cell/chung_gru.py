@@ -9,7 +9,6 @@ import keras
 from keras import ops
 
 from keras_gru_cell import _fused
-from keras_gru_cell import _ops
 from keras_gru_cell.chung_gru_cell import ChungGRUCell
 
 
@@ -27,13 +26,15 @@ class ChungGRU(keras.layers.RNN):
     Computes exactly what `keras.layers.RNN(ChungGRUCell(...))` computes, the
     paper's update `h_t = (1 − z_t) ∘ h_{t-1} + z_t ∘ h̃_t` with the reset gate
     applied before the recurrent product, with the same weights, but with its
-    own time loop: the input products of all time steps are one matmul before
-    the loop, each step holds only the two recurrent products and elementwise
-    math, the loop is each backend's best (`lax.scan` on JAX, an XLA-compiled
-    `while` loop on TensorFlow even when the model is not compiled with XLA,
-    a plain PyTorch loop on PyTorch), and a hand-written backward pass collects
-    the recurrent-kernel gradient as two large matmuls after the loop rather
-    than one small matmul per step.
+    own time loop: each step holds only the two recurrent products, the input
+    product and elementwise math (on TensorFlow and PyTorch the input products
+    of all time steps are one matmul before the loop; on JAX, whose XLA loop
+    runs faster reading narrow inputs, each step projects its own), the loop
+    is each backend's best (`lax.scan` on JAX, an XLA-compiled `while` loop on
+    TensorFlow even when the model is not compiled with XLA, a plain PyTorch
+    loop on PyTorch), and a hand-written backward pass collects the weight
+    gradients as large matmuls after the loop rather than one small matmul per
+    step.
 
     The layer holds a `ChungGRUCell` as `cell`; its weights `kernel`
     `(input_dim, 3 * units)`, `recurrent_kernel` `(units, 3 * units)` and
@@ -251,22 +252,20 @@ class ChungGRU(keras.layers.RNN):
         if training and cell.recurrent_dropout > 0.0:
             recurrent_mask = cell.get_recurrent_dropout_mask(initial_state)
 
-        # Time-major before the matmul: the inputs are narrower than the
+        # Time-major before the loop: the inputs are narrower than their
         # projections, so this transpose is the cheap one.
-        projected = _ops.matmul(
-            ops.transpose(sequences, (1, 0, 2)), ops.cast(cell.kernel, dtype)
-        )
-        if cell.use_bias:
-            projected = projected + ops.cast(cell.bias, dtype)
+        inputs = ops.transpose(sequences, (1, 0, 2))
         if mask is not None:
             mask = ops.expand_dims(ops.transpose(ops.cast(mask, "bool")), -1)
         if self.go_backwards:
-            projected = ops.flip(projected, 0)
+            inputs = ops.flip(inputs, 0)
             if mask is not None:
                 mask = ops.flip(mask, 0)
 
         states = _fused.run(
-            projected,
+            inputs,
+            ops.cast(cell.kernel, dtype),
+            ops.cast(cell.bias, dtype) if cell.use_bias else None,
             initial_state,
             ops.cast(cell.recurrent_kernel, dtype),
             mask=mask,

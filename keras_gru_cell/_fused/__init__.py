@@ -1,12 +1,13 @@
 """The time loop of `ChungGRU`: fused steps and a hand-written backward pass.
 
-The input products of all time steps are computed before this loop, so each
-step holds only the two recurrent products and elementwise math. Autodiff
-through a loop keeps per-step weight gradients, one small matmul per step; the
-backward pass here instead returns the pre-activation gradients of every step
-and forms the recurrent-kernel gradient as two large matmuls after the loop.
-It is exact only for sigmoid gates and a tanh candidate, whose derivatives it
-spells out; other activations differentiate the same forward loop by autodiff.
+Each step holds the recurrent products and elementwise math; the input
+products of all time steps are one matmul before the loop (on JAX, each step
+projects its own inputs; see `run`). Autodiff through a loop keeps per-step
+weight gradients, one small matmul per step; the backward pass here instead
+returns the pre-activation gradients of every step and forms the weight
+gradients as large matmuls after the loop. It is exact only for sigmoid gates
+and a tanh candidate, whose derivatives it spells out; other activations
+differentiate the same forward loop by autodiff.
 
 `loop` holds the math in `keras.ops`. TensorFlow and JAX wrap it in their own
 custom-gradient mechanism (`tensorflow_loop`, which also compiles it with XLA,
@@ -38,7 +39,9 @@ def has_fused_gradient(activation, recurrent_activation) -> bool:
 
 
 def run(
-    projected,
+    inputs,
+    kernel,
+    bias,
     initial_state,
     recurrent_kernel,
     mask=None,
@@ -46,10 +49,12 @@ def run(
     activation=keras.activations.tanh,
     recurrent_activation=keras.activations.sigmoid,
 ):
-    """Runs the recurrence over time-major pre-activations.
+    """Runs the recurrence over time-major inputs.
 
     Args:
-        projected: `(time, batch, 3 * units)`, `x_t W + b` for every step.
+        inputs: `(time, batch, input_dim)`.
+        kernel: `(input_dim, 3 * units)`, `[W_z | W_r | W_h]`.
+        bias: `None` or `(3 * units,)`.
         initial_state: `(batch, units)`.
         recurrent_kernel: `(units, 3 * units)`, `[U_z | U_r | U_h]`.
         mask: `None` or a boolean `(time, batch, 1)`; a masked step keeps the
@@ -63,15 +68,26 @@ def run(
         The states after every step, `(time, batch, units)`.
     """
     backend = keras.backend.backend()
+    # XLA's CPU loop on JAX runs faster reading each step's narrow inputs and
+    # projecting them than reading each step's slice of precomputed
+    # `(time, batch, 3 * units)` projections, under the hand-written backward
+    # pass and under autodiff alike.
+    step_weights = {"kernel": kernel, "bias": bias} if backend == "jax" else {}
+    sequence = inputs if step_weights else loop.project(inputs, kernel, bias)
     if backend in _BACKEND_LOOPS and has_fused_gradient(
         activation, recurrent_activation
     ):
         backend_loop = importlib.import_module(_BACKEND_LOOPS[backend])
         return backend_loop.run(
-            projected, initial_state, recurrent_kernel, mask, recurrent_mask
+            sequence,
+            initial_state,
+            recurrent_kernel,
+            mask,
+            recurrent_mask,
+            **step_weights,
         )
     states, _ = loop.forward(
-        projected,
+        sequence,
         initial_state,
         recurrent_kernel,
         mask,
@@ -79,5 +95,6 @@ def run(
         activation,
         recurrent_activation,
         residuals=False,
+        **step_weights,
     )
     return states

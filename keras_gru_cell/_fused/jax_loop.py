@@ -1,28 +1,48 @@
-"""The fused loop on JAX: the `keras.ops` loops under `jax.custom_vjp`."""
+"""The fused loop on JAX: the `keras.ops` loops under `jax.custom_vjp`.
+
+Each step projects its own inputs (see `keras_gru_cell._fused.run`), so the
+backward pass forms the kernel and bias gradients, like the recurrent
+kernel's, as large matmuls after the loop.
+"""
 
 import jax
 
 from keras_gru_cell._fused import loop
 
 
-def run(projected, initial_state, recurrent_kernel, mask, recurrent_mask):
+def run(inputs, initial_state, recurrent_kernel, mask, recurrent_mask, kernel, bias):
     @jax.custom_vjp
-    def fused(projected, initial_state, recurrent_kernel, mask, recurrent_mask):
+    def fused(
+        inputs, initial_state, recurrent_kernel, mask, recurrent_mask, kernel, bias
+    ):
         states, _ = loop.forward(
-            projected,
+            inputs,
             initial_state,
             recurrent_kernel,
             mask,
             recurrent_mask,
             residuals=False,
+            kernel=kernel,
+            bias=bias,
         )
         return states
 
-    def fused_forward(projected, initial_state, recurrent_kernel, mask, recurrent_mask):
+    def fused_forward(
+        inputs, initial_state, recurrent_kernel, mask, recurrent_mask, kernel, bias
+    ):
         states, (gates, candidates) = loop.forward(
-            projected, initial_state, recurrent_kernel, mask, recurrent_mask
+            inputs,
+            initial_state,
+            recurrent_kernel,
+            mask,
+            recurrent_mask,
+            kernel=kernel,
+            bias=bias,
         )
         residuals = (
+            inputs,
+            kernel,
+            bias,
             states,
             gates,
             candidates,
@@ -34,26 +54,24 @@ def run(projected, initial_state, recurrent_kernel, mask, recurrent_mask):
         return states, residuals
 
     def fused_backward(residuals, d_states):
-        (
-            states,
-            gates,
-            candidates,
-            initial_state,
-            recurrent_kernel,
-            mask,
-            recurrent_mask,
-        ) = residuals
-        grads = loop.backward(
-            d_states,
-            states,
-            gates,
-            candidates,
-            initial_state,
-            recurrent_kernel,
-            mask,
-            recurrent_mask,
+        inputs, kernel, bias, *loop_residuals = residuals
+        d_projected, d_initial, d_recurrent_kernel = loop.backward(
+            d_states, *loop_residuals
         )
-        return (*grads, None, None)
+        d_inputs, d_kernel, d_bias = loop.project_backward(
+            d_projected, inputs, kernel, bias
+        )
+        return (
+            d_inputs,
+            d_initial,
+            d_recurrent_kernel,
+            None,
+            None,
+            d_kernel,
+            d_bias,
+        )
 
     fused.defvjp(fused_forward, fused_backward)
-    return fused(projected, initial_state, recurrent_kernel, mask, recurrent_mask)
+    return fused(
+        inputs, initial_state, recurrent_kernel, mask, recurrent_mask, kernel, bias
+    )

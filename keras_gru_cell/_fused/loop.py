@@ -1,13 +1,20 @@
 """The fused loop's math in `keras.ops`: forward steps, backward steps, scan.
 
 Every backend runs `forward`; TensorFlow and JAX differentiate it with
-`backward`, and `torch_loop` mirrors both in plain PyTorch.
+`backward` (JAX, whose steps project their own inputs, with `project_backward`
+as well), and `torch_loop` mirrors both in plain PyTorch.
 """
 
 import keras
 from keras import ops
 
 from keras_gru_cell import _ops
+
+
+def project(inputs, kernel, bias):
+    """`inputs W + b`: the input half of every pre-activation."""
+    projected = _ops.matmul(inputs, kernel)
+    return projected if bias is None else projected + bias
 
 
 def forward(
@@ -19,11 +26,16 @@ def forward(
     activation=keras.activations.tanh,
     recurrent_activation=keras.activations.sigmoid,
     residuals=True,
+    kernel=None,
+    bias=None,
 ):
     """Returns `(states, (gates, candidates))`, all `(time, batch, ...)`.
 
-    Without `residuals`, which only the backward pass reads, the second item
-    is `None`: loops do not drop unused outputs by themselves.
+    `projected` is `(time, batch, 3 * units)`, `x_t W + b` for every step;
+    given `kernel` (and `bias`), it is the inputs `(time, batch, input_dim)`
+    instead, which each step projects. Without `residuals`, which only the
+    backward pass reads, the second item is `None`: loops do not drop unused
+    outputs by themselves.
     """
     units = recurrent_kernel.shape[0]
     kernel_zr = recurrent_kernel[:, : 2 * units]
@@ -32,6 +44,8 @@ def forward(
 
     def step(h_prev, inputs):
         projected_t, mask_t = inputs if mask is not None else (inputs, None)
+        if kernel is not None:
+            projected_t = project(projected_t, kernel, bias)
         h_rec = h_prev if recurrent_mask is None else h_prev * recurrent_mask
         gates = recurrent_activation(
             projected_t[:, : 2 * units] + _ops.matmul(h_rec, kernel_zr)
@@ -78,18 +92,32 @@ def backward(
         recurrent_mask,
     )
 
-    def flat(tensor):
-        return ops.reshape(tensor, (-1, tensor.shape[-1]))
-
     d_recurrent_kernel = ops.concatenate(
         [
-            _ops.matmul(ops.transpose(flat(recurrent_inputs)), flat(d_gates)),
-            _ops.matmul(ops.transpose(flat(reset_inputs)), flat(d_candidates)),
+            _ops.matmul(ops.transpose(_flat(recurrent_inputs)), _flat(d_gates)),
+            _ops.matmul(ops.transpose(_flat(reset_inputs)), _flat(d_candidates)),
         ],
         axis=1,
     )
     d_projected = ops.concatenate([d_gates, d_candidates], axis=-1)
     return d_projected, d_initial, d_recurrent_kernel
+
+
+def project_backward(d_projected, inputs, kernel, bias):
+    """Gradients of `project` w.r.t. `inputs`, `kernel` and `bias`.
+
+    Formed for all steps at once, as large matmuls, when the loop projected
+    each step's inputs itself.
+    """
+    d_inputs = _ops.matmul(d_projected, ops.transpose(kernel))
+    d_kernel = _ops.matmul(ops.transpose(_flat(inputs)), _flat(d_projected))
+    d_bias = None if bias is None else ops.sum(_flat(d_projected), axis=0)
+    return d_inputs, d_kernel, d_bias
+
+
+def _flat(tensor):
+    """`(time, batch, n)` as `(time * batch, n)`."""
+    return ops.reshape(tensor, (-1, tensor.shape[-1]))
 
 
 def backward_loop(
