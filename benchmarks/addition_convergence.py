@@ -5,10 +5,15 @@ For each seed, trains the addition model with the default `train` settings
 random held-out sums at each of several lengths, the operands drawn as
 Python integers at full width. The default settings should reach 100% at 8,
 64 and 256 bits within 1,000 steps and 30 seconds for at least 4 of 5 seeds,
-having trained on sums of at most 16 bits.
+having trained on sums of at most 16 bits. With `--backends`, it then trains
+the default settings again on each Keras backend named, each in a Python
+process of its own, as `KERAS_BACKEND=... keras-gru-cell train` would: the
+`fit s` column of that table is what a run costs on each backend, compilation
+included.
 
     python benchmarks/addition_convergence.py                # both presets
     python benchmarks/addition_convergence.py --presets default --seeds 0,1
+    python benchmarks/addition_convergence.py --backends tensorflow,jax,torch
     python benchmarks/addition_convergence.py --render-only
 
 Not a test: it takes minutes, and its numbers depend on the machine.
@@ -22,9 +27,11 @@ that after each run), so that the README and the page cannot disagree.
 
 import argparse
 import dataclasses
+import importlib.metadata
 import os
 import platform
 import shlex
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,10 +55,24 @@ README_END = f"<!-- end: written by {SCRIPT} -->"
 MAX_STEPS = 1000
 MAX_SECONDS = 30
 ENVIRONMENT_PREFIX = "measured on "
+BACKENDS = ("tensorflow", "jax", "torch")
+# The preset `--backends` trains on each backend, and its table's title.
+BACKENDS_PRESET = "default"
+BACKENDS_TITLE = f"--preset {BACKENDS_PRESET} on each backend, in a process of its own"
 
 
 def _ints(text):
     return [int(part) for part in text.split(",")]
+
+
+def _backends(text):
+    names = [name for name in text.split(",") if name]
+    unknown = sorted(set(names) - set(BACKENDS))
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown backends {unknown}; choose from {', '.join(BACKENDS)}"
+        )
+    return names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,30 +89,48 @@ class Row:
     ok: bool
 
 
-def header(lengths):
+def header(lengths, label="preset"):
+    """The table's column names; `label` names the first column."""
+    width = _label_width(label)
     return (
-        f"{'preset':9} {'seed':>4} {'steps':>5} {'1st 100%':>8} {'fit s':>6} "
+        f"{label:{width}} {'seed':>4} {'steps':>5} {'1st 100%':>8} {'fit s':>6} "
         f"{'wall s':>6} " + " ".join(f"{f'{b}-bit':>8}" for b in lengths) + "  ok"
     )
 
 
-def format_row(row):
+def _label_width(label):
+    # The presets' table keeps the width of the records made before the
+    # backends' table, so that they still read back.
+    return 9 if label == "preset" else max(map(len, BACKENDS))
+
+
+def format_row(row, backend=None):
+    """A row of the presets' table, or of the backends' table with `backend`."""
     first = row.first_perfect if row.first_perfect is not None else "-"
+    label, width = (
+        (row.preset, _label_width("preset"))
+        if backend is None
+        else (backend, _label_width("backend"))
+    )
     return (
-        f"{row.preset:9} {row.seed:>4} {row.steps:>5} {first:>8} "
+        f"{label:{width}} {row.seed:>4} {row.steps:>5} {first:>8} "
         f"{row.fit_seconds:>6.1f} {row.wall_seconds:>6.1f} "
         + " ".join(f"{score:>8.2%}" for score in row.exact_match)
         + f"  {'yes' if row.ok else 'no'}"
     )
 
 
-def parse_row(line, num_lengths):
-    """The inverse of `format_row`, to the precision the table prints."""
-    preset, seed, steps, first, fit, wall, *scores, ok = line.split()
+def parse_row(line, num_lengths, preset=None):
+    """The inverse of `format_row`, to the precision the table prints.
+
+    A row of the backends' table names its backend where the presets' names
+    its preset: give its `preset`.
+    """
+    label, seed, steps, first, fit, wall, *scores, ok = line.split()
     if len(scores) != num_lengths:
         raise ValueError(f"expected {num_lengths} scores in {line!r}")
     return Row(
-        preset=preset,
+        preset=label if preset is None else preset,
         seed=int(seed),
         steps=int(steps),
         first_perfect=None if first == "-" else int(first),
@@ -103,7 +142,10 @@ def parse_row(line, num_lengths):
 
 
 def environment():
-    """The machine and the versions a run measures, in one line."""
+    """The machine and the versions a run measures, in one line.
+
+    The backend is the one this process runs, that of the presets' table.
+    """
     cpu = platform.processor() or "CPU"
     try:
         with open("/proc/cpuinfo") as cpuinfo:
@@ -150,6 +192,15 @@ def parse_args(argv=None):
     parser.add_argument("--bits", type=_ints, default=[8, 64, 256])
     parser.add_argument("-n", type=int, default=10_000)
     parser.add_argument(
+        "--backends",
+        type=_backends,
+        default=[],
+        help=(
+            f"then train --preset {BACKENDS_PRESET} on each of these Keras "
+            f"backends ({','.join(BACKENDS)}), each in a new process"
+        ),
+    )
+    parser.add_argument(
         "--render-only",
         action="store_true",
         help=f"train nothing; rewrite README.md's results from {RECORD.name}",
@@ -183,6 +234,7 @@ class Record:
     environment: str | None
     lengths: tuple[int, ...]
     rows: tuple[Row, ...]
+    backend_rows: tuple[tuple[str, Row], ...]
 
 
 def read_record(text):
@@ -212,7 +264,22 @@ def read_record(text):
             f"the record has {len(rows)} rows; its command runs "
             f"{len(presets) * len(args.seeds)}"
         )
-    return Record(args, environment, lengths, rows)
+    backend_rows = []
+    if args.backends:
+        start = lines.index(header(lengths, label="backend"))
+        for line in lines[start + 1 :]:
+            if line.split() and line.split()[0] in args.backends:
+                row = parse_row(line, len(lengths), preset=BACKENDS_PRESET)
+                backend = line.split()[0]
+                if format_row(row, backend) != line:
+                    raise ValueError(f"{line!r} is not a row of this script's table")
+                backend_rows.append((backend, row))
+    if len(backend_rows) != len(args.backends) * len(args.seeds):
+        raise ValueError(
+            f"the record has {len(backend_rows)} rows of backends; its command "
+            f"runs {len(args.backends) * len(args.seeds)}"
+        )
+    return Record(args, environment, lengths, rows, tuple(backend_rows))
 
 
 def _span(values, form="{:,}", unit=""):
@@ -254,11 +321,36 @@ def preset_summary(record, preset):
     )
 
 
+def backends_summary(record):
+    """One bullet of the README: the fit time on each backend, from the table."""
+    rows = {
+        backend: [row for b, row in record.backend_rows if b == backend]
+        for backend in record.args.backends
+    }
+    times = _series(
+        f"{_span([row.fit_seconds for row in runs], '{:.1f}')} s on {backend}"
+        for backend, runs in rows.items()
+    )
+    exact = _series(
+        str(sum(all(score == 1.0 for score in row.exact_match) for row in runs))
+        for runs in rows.values()
+    )
+    seeds = len(record.args.seeds)
+    return (
+        f"- `--preset {BACKENDS_PRESET}` again on each backend, in a process of "
+        f"its own as `KERAS_BACKEND=... keras-gru-cell train` runs, {seeds} "
+        f"seeds: `model.fit`, compilation included, took {times}; {exact} of "
+        f"{seeds} seeds were exact at every length."
+    )
+
+
 def readme_results(record):
     """The README's results block, every number from the saved run."""
     lines = [
         preset_summary(record, preset) for preset in record.args.presets.split(",")
     ]
+    if record.backend_rows:
+        lines.append(backends_summary(record))
     if record.environment is not None:
         lines += ["", f"{record.environment[0].upper()}{record.environment[1:]}."]
     return "\n".join(lines)
@@ -282,6 +374,29 @@ def render_only():
     print(f"wrote the results block of README.md from {RECORD.relative_to(ROOT)}")
 
 
+def run_on_backend(backend, args):
+    """Yields the rows of `--preset default` trained in a new `backend` process."""
+    command = [sys.executable, __file__, "--presets", BACKENDS_PRESET]
+    command += ["--seeds", ",".join(map(str, args.seeds))]
+    command += ["--bits", ",".join(map(str, args.bits)), "-n", str(args.n)]
+    environment = {**os.environ, "KERAS_BACKEND": backend}
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, text=True, env=environment
+    ) as child:
+        for line in child.stdout:
+            if line.split() and line.split()[0] == BACKENDS_PRESET:
+                yield parse_row(line, len(args.bits))
+    if child.returncode:
+        raise SystemExit(f"training on {backend} failed: {shlex.join(command)}")
+
+
+def versions(backends):
+    """The backends' library versions, read without importing them."""
+    return ", ".join(
+        f"{backend} {importlib.metadata.version(backend)}" for backend in backends
+    )
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.render_only:
@@ -300,6 +415,14 @@ def main(argv=None):
             f"{preset}: {passed}/{len(args.seeds)} seeds reach 100% at every "
             f"length within {MAX_STEPS:,} steps and {MAX_SECONDS} s"
         )
+    if args.backends:
+        print(f"\n{BACKENDS_TITLE}:")
+        print(versions(args.backends))
+        print(header(args.bits, label="backend"))
+        print("-" * len(header(args.bits, label="backend")))
+        for backend in args.backends:
+            for row in run_on_backend(backend, args):
+                print(format_row(row, backend), flush=True)
     return 0
 
 

@@ -11,6 +11,7 @@ timestamps: a fresh clone has none worth trusting. Nothing is measured or
 trained.
 """
 
+import dataclasses
 import functools
 import importlib.util
 import json
@@ -87,6 +88,37 @@ def test_convergence_record_reads_back_what_the_benchmark_prints():
     assert "1 of 2 seeds were exact at every length, and 1 of 2" in summary
     assert "(1 of 2 seeds never)" in summary
     assert summary.endswith(f"{printed[0][0].upper()}{printed[0][1:]}.")
+
+
+def test_convergence_record_reads_back_the_fit_time_on_each_backend():
+    module = convergence()
+    rows = [module.Row("default", 0, 200, 150, 2.5, 3.5, (1.0,), True)]
+    timed = {"tensorflow": 2.4, "jax": 3.1}
+    printed = [
+        module.header([8]),
+        *map(module.format_row, rows),
+        "",
+        f"{module.BACKENDS_TITLE}:",
+        "tensorflow 2.21.0, jax 0.10.2",
+        module.header([8], label="backend"),
+        "-" * 20,
+        *(
+            module.format_row(dataclasses.replace(rows[0], fit_seconds=s), backend)
+            for backend, s in timed.items()
+        ),
+    ]
+    command = "python benchmarks/addition_convergence.py --presets default"
+    command += " --seeds 0 --bits 8 --backends tensorflow,jax"
+    text = "\n".join(["```console", f"$ {command}", *printed])
+
+    record = module.read_record(text)
+    summary = module.readme_results(record)
+
+    assert record.rows == tuple(rows)
+    assert [(b, row.fit_seconds) for b, row in record.backend_rows] == list(
+        timed.items()
+    )
+    assert "took 2.4 s on tensorflow and 3.1 s on jax; 1 and 1 of 1" in summary
 
 
 def test_readme_blocks_on_the_shipped_model_are_rendered_from_its_evaluation():

@@ -64,6 +64,9 @@ TRAIN_TUTORIAL = ["train", "--preset", "tutorial", "--seed", str(SEED)]
 TRAIN_TUTORIAL += ["--out", "runs/tutorial"]
 EVALUATE = ["evaluate", "--model", "runs/default/model.keras"]
 ADD = ["add", "1024", "16"]
+# The convergence benchmark's arguments: the default preset's fit time on
+# each backend too.
+CONVERGENCE_ARGUMENTS = ["--backends", "tensorflow,jax,torch"]
 
 
 def convergence_benchmark():
@@ -101,7 +104,7 @@ MEASURED = {
     "evaluate": lambda: command_inputs(EVALUATE),
     "add": lambda: command_inputs(ADD),
     "train_tutorial": lambda: command_inputs(TRAIN_TUTORIAL),
-    "convergence": lambda: convergence_benchmark().inputs(),
+    "convergence": lambda: convergence_benchmark().inputs(CONVERGENCE_ARGUMENTS),
 }
 """The steps that measure, and what decides their results besides the code."""
 
@@ -194,7 +197,7 @@ def train_tutorial() -> None:
 
 def convergence() -> None:
     script = str(CONVERGENCE.relative_to(ROOT))
-    run("convergence", [script], python_script=True)
+    run("convergence", [script, *CONVERGENCE_ARGUMENTS], python_script=True)
     # The README summarizes the same run.
     subprocess.run([sys.executable, str(CONVERGENCE), "--render-only"], check=True)
 

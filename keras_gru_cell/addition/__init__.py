@@ -24,6 +24,7 @@ from keras_gru_cell.addition.model import build_addition_model
 from keras_gru_cell.addition.quadratic_loss import QuadraticLoss
 from keras_gru_cell.addition.scoring import score_sums
 from keras_gru_cell.addition.time_distributed import TimeDistributed
+from keras_gru_cell.addition.training import StopOnSignal
 from keras_gru_cell.addition.training import TrainingSettings
 from keras_gru_cell.addition.training import compare_with_builtin_gru
 from keras_gru_cell.addition.training import train_addition_model
@@ -31,6 +32,7 @@ from keras_gru_cell.addition.training import train_addition_model
 __all__ = [
     "ExactMatch",
     "QuadraticLoss",
+    "StopOnSignal",
     "TimeDistributed",
     "TrainingSettings",
     "addition_dataset",

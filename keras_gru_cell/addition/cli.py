@@ -18,18 +18,21 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 import traceback
 from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from _keras_gru_cell_launcher import PROG
+from _keras_gru_cell_launcher import exit_at_once_on_signals
+from _keras_gru_cell_launcher import interruption_line
 from _keras_gru_cell_launcher import quiet_stderr
+from _keras_gru_cell_launcher import removed_if_interrupted
+from _keras_gru_cell_launcher import set_interrupt_hint
 from keras_gru_cell import _validation
 from keras_gru_cell.version import __version__
 
-PROG = "keras-gru-cell"
 _DEFAULT_BITS = "5,8,16,32,64,128,1024"
 # Copies of `distribution.DISTRIBUTIONS`, `data.MAX_NUM_BITS` and
 # `TrainingSettings`'s seed bound: importing those modules imports
@@ -42,62 +45,6 @@ _MAX_TRAINING_SEED = 2**31 - 1
 
 class UsageError(Exception):
     """A mistake in the command line or its inputs, shown as one line."""
-
-
-class _Terminated(BaseException):
-    """SIGTERM, raised in the main thread as SIGINT raises KeyboardInterrupt.
-
-    A `BaseException`, like `KeyboardInterrupt`, so that no `except Exception`
-    on the way up swallows it.
-    """
-
-
-# The signals received while the command runs, in order. An exception raised
-# by a signal handler can be lost: Python only prints one raised inside a
-# garbage-collection callback ("Exception ignored in ..."), such as JAX's
-# `_xla_gc_callback`, and carries on. The record cannot be lost, so the
-# training loop (`_ReraiseSignal`) and the end of the command check it.
-_received: list[int] = []
-
-
-def _interruption(signum: int) -> BaseException:
-    return KeyboardInterrupt() if signum == signal.SIGINT else _Terminated()
-
-
-def _record_and_raise(signum, frame):
-    _received.append(signum)
-    raise _interruption(signum)
-
-
-def _raise_if_signalled() -> None:
-    if _received:
-        raise _interruption(_received[0])
-
-
-@contextlib.contextmanager
-def _signals_raise():
-    """Turns SIGINT and SIGTERM into exceptions that cannot be lost.
-
-    SIGTERM (what `kill`, batch schedulers and container runtimes send) would
-    otherwise end the process without a word. SIGINT keeps Python's meaning,
-    `KeyboardInterrupt`, but is recorded too; one ignored when the command
-    started (a background job's) stays ignored. Python lets only the main
-    thread set handlers; elsewhere both keep their defaults.
-    """
-    _received.clear()
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    signums = [signal.SIGTERM]
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signums.append(signal.SIGINT)
-    previous = {signum: signal.signal(signum, _record_and_raise) for signum in signums}
-    try:
-        yield
-        _raise_if_signalled()
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -481,22 +428,18 @@ def _train(args) -> None:
             )
         _writable_folder("--tensorboard", args.tensorboard)
     _writable_folder("--out", args.out)
+    set_interrupt_hint("run the same command again to resume training")
     try:
         result = training.train_addition_model(
             settings,
             args.out,
             tensorboard_dir=args.tensorboard,
             distribute=args.distribute,
-            # A signal whose exception was lost stops training at the next
-            # step all the same.
-            callbacks=[
-                keras.callbacks.LambdaCallback(
-                    on_train_batch_end=lambda batch, logs: _raise_if_signalled()
-                )
-            ],
         )
     except training.IncompatibleBackupError as error:
         raise UsageError(str(error)) from None
+    # Done: a signal from now on has nothing to resume.
+    set_interrupt_hint("")
     last = result.history[-1] if result.history else {}
     print(
         f"Seed {result.seed}: trained {result.steps} steps in {result.seconds:.1f} s."
@@ -549,9 +492,12 @@ def _export(args) -> None:
         # shows.
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        model.export(str(staging / "saved_model"), format="tf_saved_model", verbose=0)
-        with _user_path("--out", out):
-            os.replace(staging / "saved_model", out)
+        with removed_if_interrupted(staging):
+            model.export(
+                str(staging / "saved_model"), format="tf_saved_model", verbose=0
+            )
+            with _user_path("--out", out):
+                os.replace(staging / "saved_model", out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     print(
@@ -581,29 +527,28 @@ def main(argv: list[str] | None = None) -> int:
         2 for an error the user can fix (bad arguments, a missing or
         damaged file, a folder that cannot be written), 1 for any other
         error (a defect: rerun with `--debug` for its traceback), 130 when
-        interrupted by SIGINT (Ctrl-C) and 143 by SIGTERM. An interrupted
-        `train` keeps its last backup, and the same command resumes it.
+        interrupted by Ctrl-C. (The installed command ends at SIGINT or
+        SIGTERM itself, with 130 or 143: see `_keras_gru_cell_launcher`.)
+        An interrupted `train` keeps its last backup, and the same command
+        resumes it.
     """
     args = None
+    set_interrupt_hint("")
     try:
         try:
             args = _parser().parse_args(argv)
         except SystemExit as done:  # --help and --version
             return done.code if isinstance(done.code, int) else 0
         _start_tensorflow(verbose=args.debug)
-        with _signals_raise():
-            _COMMANDS[args.command](args)
+        _COMMANDS[args.command](args)
     except UsageError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
-    except (KeyboardInterrupt, _Terminated) as interruption:
-        print(
-            f"{PROG}: interrupted; run the same command again to resume training",
-            file=sys.stderr,
-        )
-        if isinstance(interruption, KeyboardInterrupt):
-            return 128 + signal.SIGINT
-        return 128 + signal.SIGTERM
+    except KeyboardInterrupt:
+        # Run as a function rather than as the installed command, which
+        # ends at the signal itself (see `_keras_gru_cell_launcher`).
+        print(interruption_line(), file=sys.stderr, end="")
+        return 128 + signal.SIGINT
     except Exception as error:
         if args is not None and args.debug:
             traceback.print_exc()
@@ -618,4 +563,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    exit_at_once_on_signals()
     sys.exit(main())

@@ -196,6 +196,7 @@ def addition_dataset(
     num_batches: int | None = None,
     first_batch: int | tf.Variable = 0,
     dtype: str = "float32",
+    pad_to_longest: bool = False,
 ) -> tf.data.Dataset:
     """A seeded stream of batches of binary sums, least significant bit first.
 
@@ -220,6 +221,18 @@ def addition_dataset(
             made (a resumed training run points it at the step it resumes
             from).
         dtype: The floating dtype of `x` and `y`.
+        pad_to_longest: Whether to pad every batch with zero bits up to the
+            longest length, `high` for a range, so that all batches have one
+            shape: JAX then compiles a train step once rather than once per
+            length. The dataset yields `(x, y, sample_weight)` instead: zero
+            bits above the most significant one still write the same
+            numbers, and `sample_weight[i, t]` is `high / length` at the
+            batch's own `length` steps and 0 on the padding, as Keras weighs
+            a masked loss, so that a loss averaged over every step (Keras's
+            default reduction, `"sum_over_batch_size"`) is the mean over the
+            real steps, with the gradients of the unpadded batch. The
+            padding comes after the last real step in time, so a recurrent
+            model's outputs at the real steps do not see it.
 
     Returns:
         A `tf.data.Dataset` of `(x, y)` pairs with `element_spec`
@@ -227,6 +240,9 @@ def addition_dataset(
         TensorSpec((batch_size, num_bits, 1), dtype))`, where the time
         dimension is `None` when `num_bits` is a range. `x[i, t]` holds bit
         `t` of the `i`th `a` and `b`, `y[i, t, 0]` bit `t` of their sum.
+        With `pad_to_longest`, `(x, y, sample_weight)` triples whose time
+        dimension is always `high`, and `sample_weight` of shape
+        `(batch_size, high)`.
 
     Raises:
         ValueError: If a length is below 2 or above `MAX_NUM_BITS`, a range
@@ -244,6 +260,15 @@ def addition_dataset(
         True
         >>> addition_dataset((5, 16), batch_size=4).element_spec[1]
         TensorSpec(shape=(4, None, 1), dtype=tf.float32, name=None)
+        >>> padded = addition_dataset((5, 16), 4, seed=0, pad_to_longest=True)
+        >>> padded.element_spec[0]
+        TensorSpec(shape=(4, 16, 2), dtype=tf.float32, name=None)
+        >>> x, y, sample_weight = next(iter(padded))
+        >>> a, b = from_bits(x[0, :, 0].numpy()), from_bits(x[0, :, 1].numpy())
+        >>> from_bits(y[0, :, 0].numpy()) == a + b
+        True
+        >>> float(tf.reduce_mean(sample_weight))  # the loss's scale is kept
+        1.0
     """
     if isinstance(num_bits, tuple | list):
         if len(num_bits) != 2:
@@ -280,17 +305,24 @@ def addition_dataset(
         length = tf.random.stateless_uniform(
             [], length_key, minval=low, maxval=high + 1, dtype=tf.int32
         )
-        # The top bit of each operand stays 0, so the sum fits in `length`.
+        # The top bit of each operand stays 0, so the sum fits in `length`;
+        # padding adds more zero bits above it.
         low_bits = tf.random.stateless_uniform(
             [batch_size, length - 1, 2], bits_key, minval=0, maxval=2, dtype=tf.int32
         )
-        operands = tf.pad(low_bits, [[0, 0], [0, 1], [0, 0]])
+        zero_bits = (high if pad_to_longest else length) - (length - 1)
+        operands = tf.pad(low_bits, [[0, 0], [0, zero_bits], [0, 0]])
         x = tf.cast(operands, tf_dtype)
         y = tf.cast(_sum_bits(operands), tf_dtype)
-        time = low if low == high else None
-        return tf.ensure_shape(x, [batch_size, time, 2]), tf.ensure_shape(
-            y, [batch_size, time, 1]
-        )
+        time = high if pad_to_longest or low == high else None
+        x = tf.ensure_shape(x, [batch_size, time, 2])
+        y = tf.ensure_shape(y, [batch_size, time, 1])
+        if not pad_to_longest:
+            return x, y
+        real = tf.range(high) < length
+        scale = tf.cast(high, tf_dtype) / tf.cast(length, tf_dtype)
+        weights = tf.where(real, scale, tf.zeros([], tf_dtype))
+        return x, y, tf.broadcast_to(weights, [batch_size, high])
 
     if num_batches is None:
         indices = tf.data.Dataset.counter()

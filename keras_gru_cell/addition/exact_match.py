@@ -45,6 +45,20 @@ class ExactMatch(keras.metrics.MeanMetricWrapper):
         super().__init__(fn=_exact_match, name=name, dtype=dtype, threshold=threshold)
         self.threshold = threshold
 
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Scores a batch; with per-step `sample_weight`, its zeros are padding.
+
+        A sequence's steps weighted 0 (`(batch, time)` weights, as padded
+        batches carry) are not scored, and each sequence counts once
+        whatever its other weights.
+        """
+        if sample_weight is not None and len(ops.shape(sample_weight)) == 2:
+            real = ops.expand_dims(ops.greater(sample_weight, 0), -1)
+            # A padded step predicted as its own truth is never wrong.
+            y_pred = ops.where(real, y_pred, ops.cast(y_true, y_pred.dtype))
+            sample_weight = None
+        return super().update_state(y_true, y_pred, sample_weight)
+
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         # The class fixes `fn`; it is no argument of the constructor.

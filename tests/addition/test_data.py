@@ -1,5 +1,6 @@
 """Tests of the addition task's data: bit encodings and the tf.data pipeline."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -7,6 +8,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from keras_gru_cell.addition import ExactMatch
 from keras_gru_cell.addition.data import MAX_NUM_BITS
 from keras_gru_cell.addition.data import addition_dataset
 from keras_gru_cell.addition.data import decode_sums
@@ -215,6 +217,77 @@ def test_variable_lengths_cover_the_range_and_stay_in_it():
         x.shape[1] for x, _ in addition_dataset((5, 9), 2, seed=0, num_batches=200)
     }
     assert lengths == {5, 6, 7, 8, 9}
+
+
+def test_padded_batches_are_the_same_sums_with_zero_bits_above():
+    plain = addition_dataset((5, 12), 8, seed=4, num_batches=30)
+    padded = addition_dataset((5, 12), 8, seed=4, num_batches=30, pad_to_longest=True)
+    lengths = set()
+    for (x, y), (x_pad, y_pad, weights) in zip(plain, padded, strict=True):
+        length = x.shape[1]
+        lengths.add(length)
+        assert x_pad.shape == (8, 12, 2)
+        assert y_pad.shape == (8, 12, 1)
+        assert weights.shape == (8, 12)
+        np.testing.assert_array_equal(x_pad[:, :length], x)
+        np.testing.assert_array_equal(y_pad[:, :length], y)
+        assert not np.any(x_pad[:, length:])
+        assert not np.any(y_pad[:, length:])
+        for row, target in zip(x_pad.numpy(), y_pad.numpy(), strict=True):
+            assert _read(target[:, 0]) == _read(row[:, 0]) + _read(row[:, 1])
+        np.testing.assert_allclose(weights[:, :length], 12 / length)
+        assert not np.any(weights[:, length:])
+    assert len(lengths) > 1
+
+
+def test_padding_weights_leave_a_mean_loss_that_of_the_unpadded_batch():
+    _, y, weights = next(
+        iter(addition_dataset((5, 12), 64, seed=2, pad_to_longest=True))
+    )
+    length = int(np.count_nonzero(weights[0]))
+    assert length < 12
+    # The padding's predictions are anything at all: its weight is 0.
+    predictions = np.random.default_rng(0).uniform(0.01, 0.99, y.shape)
+    predictions = predictions.astype("float32")
+    for loss in (keras.losses.BinaryCrossentropy(), keras.losses.MeanSquaredError()):
+        padded = loss(y, predictions, sample_weight=weights)
+        unpadded = loss(y[:, :length], predictions[:, :length])
+        np.testing.assert_allclose(padded, unpadded, rtol=1e-6)
+
+
+def test_padding_weights_leave_the_metrics_those_of_the_unpadded_batch():
+    _, y, weights = next(
+        iter(addition_dataset((5, 12), 64, seed=2, pad_to_longest=True))
+    )
+    length = int(np.count_nonzero(weights[0]))
+    # Right at every real bit for half the sums, and wrong on all padding:
+    # the padding must not count.
+    step = np.random.default_rng(0).integers(length)
+    predictions = np.where(y.numpy() == 1, 0.9, 0.1).astype("float32")
+    predictions[32:, step] = 1 - predictions[32:, step]
+    predictions[:, length:] = 1 - y.numpy()[:, length:]
+    for metric in (ExactMatch(), keras.metrics.BinaryAccuracy()):
+        metric.update_state(y, predictions, sample_weight=weights)
+        padded = float(metric.result())
+        metric.reset_state()
+        metric.update_state(y[:, :length], predictions[:, :length])
+        assert padded == pytest.approx(float(metric.result()), rel=1e-6)
+    assert ExactMatch()(y, predictions, sample_weight=weights) == 0.5
+
+
+def test_padding_a_single_length_weighs_every_step_once():
+    x, _, weights = next(iter(addition_dataset(6, 4, seed=0, pad_to_longest=True)))
+    assert x.shape == (4, 6, 2)
+    np.testing.assert_array_equal(weights, np.ones((4, 6)))
+
+
+def test_padded_element_spec_has_the_longest_length():
+    spec = addition_dataset((5, 16), 32, seed=0, pad_to_longest=True).element_spec
+    assert spec == (
+        tf.TensorSpec((32, 16, 2), tf.float32),
+        tf.TensorSpec((32, 16, 1), tf.float32),
+        tf.TensorSpec((32, 16), tf.float32),
+    )
 
 
 def test_tutorial_data_is_100_training_and_100_test_sums_at_5_bits():

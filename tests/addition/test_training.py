@@ -1,13 +1,9 @@
 """Tests of the training run: artifacts, presets, resumption and the GRU twin."""
 
-import contextlib
 import csv
 import dataclasses
 import os
 import signal
-import subprocess
-import sys
-import time
 
 import keras
 import numpy as np
@@ -140,6 +136,79 @@ def test_ctrl_c_while_backing_up_keeps_the_previous_backup(tmp_path, monkeypatch
         np.testing.assert_array_equal(a, b)
 
 
+class _SignalAtStep(keras.callbacks.Callback):
+    """Sends this process a real signal after the given training step."""
+
+    def __init__(self, step, signum):
+        super().__init__()
+        self.step = step
+        self.signum = signum
+
+    def on_train_batch_end(self, batch, logs=None):
+        if training_run.optimizer_step(self.model) == self.step:
+            os.kill(os.getpid(), self.signum)
+
+
+@pytest.fixture
+def default_handlers():
+    """Python's own SIGINT handler and SIGTERM's default, however pytest began."""
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, signal.SIG_DFL),
+    }
+    yield
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+def test_ctrl_c_stops_training_after_the_epochs_backup_then_interrupts(
+    tmp_path, monkeypatch, default_handlers
+):
+    monkeypatch.setattr(training_run, "_EPOCH_STEPS", 3)  # two epochs, two backups
+    run = tmp_path / "run"
+
+    with pytest.raises(KeyboardInterrupt):
+        train_addition_model(
+            TINY, run, callbacks=[_SignalAtStep(1, signal.SIGINT)], verbose=0
+        )
+
+    assert [int(row["step"]) for row in _history(run / ".resume/history.csv")] == [3]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert signal.set_wakeup_fd(-1) == -1
+    resumed = train_addition_model(TINY, run, verbose=0)
+    uninterrupted = train_addition_model(TINY, tmp_path / "uninterrupted", verbose=0)
+    assert resumed.history == uninterrupted.history
+    for a, b in zip(
+        resumed.model.get_weights(), uninterrupted.model.get_weights(), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=str)
+def test_a_callers_own_handler_gets_the_signal_after_the_backup_and_stays(
+    tmp_path, monkeypatch, signum
+):
+    monkeypatch.setattr(training_run, "_EPOCH_STEPS", 3)
+    received = []
+
+    def own_handler(signum, frame):
+        received.append(signum)
+
+    previous = signal.signal(signum, own_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt, match=r"stopped by signal.*at step 3"):
+            train_addition_model(
+                TINY, tmp_path, callbacks=[_SignalAtStep(1, signum)], verbose=0
+            )
+        assert signal.getsignal(signum) is own_handler
+    finally:
+        signal.signal(signum, previous)
+
+    assert received == [signum]
+    assert (tmp_path / ".resume" / "backup.weights.h5").exists()
+
+
 def _crash_after_the_last_step(settings, out_dir, monkeypatch):
     """Trains, then fails writing the loss plot: `.resume/` holds the end."""
 
@@ -163,6 +232,24 @@ def test_a_run_stopped_after_its_last_step_finishes_without_training_more(
     assert finished.history == reference.history
     assert (tmp_path / "run" / "loss.png").exists()
     assert not (tmp_path / "run" / ".resume").exists()
+
+
+def test_a_run_that_stopped_early_finishes_without_training_more(tmp_path, monkeypatch):
+    # Every held-out sum counts as right: the run stops at its second
+    # validation, step 6 of 12, at the end of its second epoch of four.
+    monkeypatch.setattr(training_run, "_EPOCH_STEPS", 3)
+    monkeypatch.setattr(
+        training_run.HeldOutLog,
+        "_score",
+        lambda log, x, y: {"loss": 0.0, "exact_match": 1.0, "bit_accuracy": 1.0},
+    )
+    settings = dataclasses.replace(TINY, steps=12, stop_after_perfect=2)
+    _crash_after_the_last_step(settings, tmp_path, monkeypatch)
+
+    finished = train_addition_model(settings, tmp_path, verbose=0)
+    assert finished.steps == 6
+    assert [row["step"] for row in finished.history] == [3, 6]
+    assert not (tmp_path / ".resume").exists()
 
 
 def test_resuming_with_another_model_size_says_how_to_go_on(tmp_path, monkeypatch):
@@ -190,95 +277,6 @@ def test_train_without_tensorboard_installed_says_so_before_training(
     with pytest.raises(ValueError, match="pip install tensorboard"):
         train_addition_model(TINY, tmp_path / "run", tensorboard_dir=tmp_path / "tb")
     assert not (tmp_path / "run").exists()
-
-
-# A small learning rate keeps held-out sums wrong, so no early stop. A row of
-# history every 50 steps; on JAX 50 steps take a fifth of a second, so the run
-# is long enough that a signal sent after the first row lands before its end.
-_RESUMABLE_STEPS = 400
-_RESUMABLE_TRAIN = [
-    sys.executable,
-    "-m",
-    "keras_gru_cell.addition.cli",
-    "train",
-    *["--steps", str(_RESUMABLE_STEPS), "--lr", "0.0003", "--seed", "5"],
-    *["--batch-size", "16"],
-]
-
-
-@contextlib.contextmanager
-def _sigint_handled():
-    """SIGINT handled (not ignored) here, so that a child starts with its default.
-
-    A shell starts background jobs with SIGINT ignored, which a child would
-    inherit, and Python then installs no KeyboardInterrupt handler; Ctrl-C
-    reaches a command in a terminal with the default disposition. A handler
-    becomes the default across `exec`, an ignored signal stays ignored.
-    (`preexec_fn` would do it in the child, but forks a multithreaded JAX.)
-    """
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@pytest.fixture(scope="module")
-def uninterrupted_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("uninterrupted")
-    subprocess.run(
-        [*_RESUMABLE_TRAIN, "--out", str(out)], check=True, capture_output=True
-    )
-    return out
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("signum", "status"),
-    [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 130), (signal.SIGTERM, 143)],
-    ids=["SIGKILL", "SIGINT", "SIGTERM"],
-)
-def test_an_interrupted_train_resumes_where_it_stopped(
-    tmp_path, uninterrupted_run, signum, status
-):
-    interrupted = tmp_path / "interrupted"
-    with _sigint_handled():
-        process = subprocess.Popen(
-            [*_RESUMABLE_TRAIN, "--out", str(interrupted)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-    log = interrupted / ".resume" / "history.csv"
-    deadline = time.monotonic() + 120
-    while not (log.exists() and _history(log)):
-        assert process.poll() is None, "the run ended before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    process.send_signal(signum)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == status, stderr
-    if signum != signal.SIGKILL:
-        assert stderr.strip().splitlines()[-1] == (
-            "keras-gru-cell: interrupted; run the same command again to resume training"
-        )
-    assert not (interrupted / "model.keras").exists()
-    interrupted_at = len(_history(log))
-
-    subprocess.run(
-        [*_RESUMABLE_TRAIN, "--out", str(interrupted)], check=True, capture_output=True
-    )
-    assert interrupted_at < _RESUMABLE_STEPS // 50
-    resumed_rows = _history(interrupted / "history.csv")
-    assert [int(row["step"]) for row in resumed_rows] == list(
-        range(50, _RESUMABLE_STEPS + 1, 50)
-    )
-    assert resumed_rows == _history(uninterrupted_run / "history.csv")
-    resumed = keras.models.load_model(interrupted / "model.keras")
-    reference = keras.models.load_model(uninterrupted_run / "model.keras")
-    for a, b in zip(resumed.get_weights(), reference.get_weights(), strict=True):
-        np.testing.assert_array_equal(a, b)
-    assert not (interrupted / ".resume").exists()
 
 
 @pytest.mark.slow

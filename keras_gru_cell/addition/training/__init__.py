@@ -17,6 +17,7 @@ from keras_gru_cell.addition.training.settings import LOSSES
 from keras_gru_cell.addition.training.settings import PRESETS
 from keras_gru_cell.addition.training.settings import TUTORIAL
 from keras_gru_cell.addition.training.settings import TrainingSettings
+from keras_gru_cell.addition.training.stop_on_signal import StopOnSignal
 
 __all__ = [
     "LOSSES",
@@ -24,6 +25,7 @@ __all__ = [
     "TUTORIAL",
     "ComparisonResult",
     "IncompatibleBackupError",
+    "StopOnSignal",
     "TrainingResult",
     "TrainingSettings",
     "builtin_twin",

@@ -52,10 +52,18 @@ class HeldOutLog(keras.callbacks.Callback):
         self.fixed_training = fixed_training
         self.rows: list[dict[str, float]] = []
 
+    def finished(self, step: int) -> bool:
+        """Whether a run backed up at `step` has already met a stopping rule.
+
+        A run that stopped early and was then killed while writing its
+        results resumes into no more training.
+        """
+        return step >= self.last_step or self._stop_rule_met(self._logged(step))
+
     def on_train_begin(self, logs=None):
         step = self._step()
         self.stream_offset.assign(step)
-        self.rows = [r for r in read_history(self.log_path) if r["step"] <= step]
+        self.rows = self._logged(step)
         if self.rows:
             write_history(self.rows, self.log_path)
         else:
@@ -72,10 +80,16 @@ class HeldOutLog(keras.callbacks.Callback):
             row.update(self._score(*self.fixed_training))
         row.update({f"val_{k}": v for k, v in self._score(*self.validation).items()})
         self._append(row)
-        perfect = [r["val_exact_match"] == 1.0 for r in self.rows]
-        needed = self.stop_after_perfect
-        if needed is not None and len(perfect) >= needed and all(perfect[-needed:]):
+        if self._stop_rule_met(self.rows):
             self.model.stop_training = True
+
+    def _logged(self, step: int) -> list[dict[str, float]]:
+        return [r for r in read_history(self.log_path) if r["step"] <= step]
+
+    def _stop_rule_met(self, rows: list[dict[str, float]]) -> bool:
+        needed = self.stop_after_perfect
+        perfect = [r["val_exact_match"] == 1.0 for r in rows]
+        return needed is not None and len(perfect) >= needed and all(perfect[-needed:])
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None and self.rows:

@@ -92,13 +92,21 @@ def compare_with_builtin_gru(
     # batch in the models' own dtype instead, with the weights it is fit from.
     loss_fn = loss_function(settings.loss, settings.dtype)
     # NumPy batches: every backend's compiled functions take them.
-    for x, y in train.take(steps).as_numpy_iterator():
-        loss = float(keras.ops.convert_to_numpy(loss_fn(y, model.predict_on_batch(x))))
-        twin_loss = float(
-            keras.ops.convert_to_numpy(loss_fn(y, twin.predict_on_batch(x)))
+    for x, y, *weights in train.take(steps).as_numpy_iterator():
+        # Padded batches weigh their padding 0 (see `training_data`).
+        sample_weight = weights[0] if weights else None
+        loss = float(
+            keras.ops.convert_to_numpy(
+                loss_fn(y, model.predict_on_batch(x), sample_weight)
+            )
         )
-        model.train_on_batch(x, y)
-        twin.train_on_batch(x, y)
+        twin_loss = float(
+            keras.ops.convert_to_numpy(
+                loss_fn(y, twin.predict_on_batch(x), sample_weight)
+            )
+        )
+        model.train_on_batch(x, y, sample_weight=sample_weight)
+        twin.train_on_batch(x, y, sample_weight=sample_weight)
         losses.append(loss)
         differences.append(abs(loss - twin_loss))
     twin_weights = keras_gru_to_chung_weights(twin.get_layer("gru").get_weights())

@@ -13,6 +13,7 @@ import math
 import os
 import random
 import shutil
+import signal
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,6 +36,7 @@ from keras_gru_cell.addition.training.callbacks import StopAtStep
 from keras_gru_cell.addition.training.callbacks import optimizer_step
 from keras_gru_cell.addition.training.callbacks import restore
 from keras_gru_cell.addition.training.settings import TrainingSettings
+from keras_gru_cell.addition.training.stop_on_signal import StopOnSignal
 
 # Where an unfinished run keeps what it needs to resume; removed on success.
 _RESUME_DIR = ".resume"
@@ -93,7 +95,9 @@ def compiled_model(settings: TrainingSettings, *, metrics: bool) -> keras.Model:
             settings.learning_rate, epsilon=settings.epsilon
         ),
         loss=loss_function(settings.loss, settings.dtype),
-        metrics=(
+        # Weighted: padded batches (see `training_data`) weigh their padding
+        # 0, and the metrics must not score it.
+        weighted_metrics=(
             [ExactMatch(), keras.metrics.BinaryAccuracy(name="bit_accuracy")]
             if metrics
             else None
@@ -105,7 +109,12 @@ def compiled_model(settings: TrainingSettings, *, metrics: bool) -> keras.Model:
 def training_data(
     settings: TrainingSettings, seed: int, first_batch: int | tf.Variable = 0
 ) -> tuple[tf.data.Dataset, tuple[tf.Tensor, tf.Tensor], tuple | None]:
-    """The training stream, the held-out sums and the fixed training sums."""
+    """The training stream, the held-out sums and the fixed training sums.
+
+    On JAX, batches of a range of lengths come padded to the longest, with
+    sample weights (see `addition_dataset`), unless the loss sums each
+    sequence.
+    """
     if settings.tutorial_data:
         train, test = tutorial_data(seed, dtype=settings.dtype)
         return tf.data.Dataset.from_tensors(train).repeat(), test, train
@@ -115,6 +124,16 @@ def training_data(
         seed=seed,
         first_batch=first_batch,
         dtype=settings.dtype,
+        # One shape: JAX compiles the train step once, not once per length
+        # (#18). The weights keep the loss and its gradients those of the
+        # unpadded batch for a loss averaged over bits; the quadratic loss
+        # sums each sequence before any weight applies, so it stays ragged.
+        # TensorFlow relaxes its traces to any length and PyTorch runs
+        # eagerly: there padding only adds steps to compute, and measured
+        # slower (#18).
+        pad_to_longest=keras.backend.backend() == "jax"
+        and isinstance(settings.bits, tuple)
+        and settings.loss != "quadratic",
     )
     # A seed stream of its own keeps the held-out sums apart from the batches.
     validation = addition_dataset(
@@ -153,6 +172,12 @@ def train_addition_model(
     dozen steps); the same call resumes from the last backup, with the batch
     stream and the history continuing where they stopped.
 
+    A SIGINT (Ctrl-C) or SIGTERM during training stops it at the end of the
+    epoch, after its backup (see `StopOnSignal`); a second one ends the
+    process at once. The signal then reaches the handler that was in place
+    before the call, as if it had just arrived: by Python's defaults, SIGINT
+    raises `KeyboardInterrupt` and SIGTERM ends the process.
+
     Args:
         settings: The run's settings.
         out_dir: The folder to write to; created if missing.
@@ -168,6 +193,8 @@ def train_addition_model(
         A `TrainingResult`.
 
     Raises:
+        KeyboardInterrupt: If a signal stopped training and its handler
+            returned.
         IncompatibleBackupError: If `out_dir` holds an interrupted run of a
             model with other settings.
         ValueError: If `out_dir` exists and is not a folder, or
@@ -214,22 +241,39 @@ def train_addition_model(
             StopAtStep(settings.steps),
             *callbacks,
         ]
+
+        stop = StopOnSignal(announce=verbose > 0)
+        callbacks.append(stop)
         if tensorboard_dir is not None:
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
-
+        # Backups are made at epoch ends, except the one a run stopped
+        # mid-epoch makes; such a run has finished.
+        initial_epoch = math.ceil(start_step / epoch_steps)
+        if log.finished(start_step):
+            initial_epoch = epochs = 0
+        else:
+            epochs = math.ceil(settings.steps / epoch_steps)
         start = time.perf_counter()
-        model.fit(
-            train,
-            epochs=math.ceil(settings.steps / epoch_steps),
-            # Backups are made at epoch ends, except the one a run stopped
-            # mid-epoch makes; such a run has finished its steps.
-            initial_epoch=math.ceil(start_step / epoch_steps),
-            steps_per_epoch=epoch_steps,
-            callbacks=callbacks,
-            shuffle=False,
-            verbose=verbose,
-        )
+        with stop.handling():
+            model.fit(
+                train,
+                epochs=epochs,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=epoch_steps,
+                callbacks=callbacks,
+                shuffle=False,
+                verbose=verbose,
+            )
     seconds = time.perf_counter() - start
+    if stop.signum is not None:
+        # The run is backed up; it ends as the signal would have ended it
+        # without the clean stop, by the handler in place before training:
+        # the command's, Python's KeyboardInterrupt or SIGTERM's default.
+        signal.raise_signal(stop.signum)
+        raise KeyboardInterrupt(
+            f"Training stopped by signal {stop.signum} at step "
+            f"{optimizer_step(model)}; the same call resumes it."
+        )
 
     history = log.rows
     write_atomically(out_dir / "model.keras", model.save)
