@@ -199,18 +199,7 @@ def test_shape_table_is_the_shapes_the_benchmark_results_are_of(page):
         "train",
         "evaluate",
         "train_tutorial",
-        pytest.param(
-            "convergence",
-            # Many minutes of training: rerun with the recipe of issue #14,
-            # then this mark (strict, so it fails once the snippet is stamped)
-            # goes.
-            marks=pytest.mark.xfail(
-                reason="made before snippets recorded their inputs: run "
-                "`python docs/scripts/tutorial_results.py convergence`",
-                raises=AssertionError,
-                strict=True,
-            ),
-        ),
+        "convergence",
     ],
 )
 def test_measured_snippet_was_made_from_the_current_inputs(step):
