@@ -34,7 +34,11 @@ class ChungGRU(keras.layers.RNN):
     TensorFlow even when the model is not compiled with XLA, a plain PyTorch
     loop on PyTorch), and a hand-written backward pass collects the weight
     gradients as large matmuls after the loop rather than one small matmul per
-    step.
+    step. A prediction keeps nothing for that backward pass: JAX runs the
+    forward loop of the custom gradient only when something differentiates
+    the call, PyTorch only when autograd records it, and TensorFlow, which
+    cannot tell, only with `training=True` (a gradient taken of a call with
+    `training=False` recomputes the gates from the states, and is as exact).
 
     The layer holds a `ChungGRUCell` as `cell`; its weights `kernel`
     `(input_dim, 3 * units)`, `recurrent_kernel` `(units, 3 * units)` and
@@ -272,6 +276,7 @@ class ChungGRU(keras.layers.RNN):
             recurrent_mask=recurrent_mask,
             activation=cell.activation,
             recurrent_activation=cell.recurrent_activation,
+            training=training,
         )
         outputs = states
         if mask is not None:

@@ -8,11 +8,12 @@ import keras
 import numpy as np
 
 
-def input_and_weight_gradients(layer, inputs, probe):
+def input_and_weight_gradients(layer, inputs, probe, **call_kwargs):
     """Gradients of `sum(layer(inputs) * probe)` w.r.t. inputs and trainable weights.
 
-    Returns `(d_inputs, [d_weight, ...])` as NumPy arrays, weights in the order
-    of `layer.trainable_weights`.
+    `call_kwargs`, such as `training`, go to the layer's call. Returns
+    `(d_inputs, [d_weight, ...])` as NumPy arrays, weights in the order of
+    `layer.trainable_weights`.
     """
     backend = keras.backend.backend()
     if backend == "tensorflow":
@@ -21,7 +22,7 @@ def input_and_weight_gradients(layer, inputs, probe):
         x = tf.convert_to_tensor(inputs)
         with tf.GradientTape() as tape:
             tape.watch(x)
-            loss = tf.reduce_sum(layer(x) * probe)
+            loss = tf.reduce_sum(layer(x, **call_kwargs) * probe)
         grads = tape.gradient(loss, [x, *layer.trainable_weights])
     elif backend == "jax":
         import jax
@@ -30,7 +31,7 @@ def input_and_weight_gradients(layer, inputs, probe):
         non_trainable = [v.value for v in layer.non_trainable_variables]
 
         def loss_fn(x, weights):
-            outputs, _ = layer.stateless_call(weights, non_trainable, x)
+            outputs, _ = layer.stateless_call(weights, non_trainable, x, **call_kwargs)
             return (outputs * probe).sum()
 
         d_x, d_w = jax.grad(loss_fn, argnums=(0, 1))(inputs, trainable)
@@ -41,7 +42,7 @@ def input_and_weight_gradients(layer, inputs, probe):
         x = torch.tensor(inputs, requires_grad=True)
         for weight in layer.trainable_weights:
             weight.value.grad = None
-        loss = (layer(x) * torch.tensor(probe)).sum()
+        loss = (layer(x, **call_kwargs) * torch.tensor(probe)).sum()
         loss.backward()
         grads = [x.grad, *(w.value.grad for w in layer.trainable_weights)]
     else:

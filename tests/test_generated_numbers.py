@@ -64,8 +64,9 @@ def test_readme_convergence_results_are_rendered_from_the_tutorial_snippet():
 def test_convergence_record_reads_back_what_the_benchmark_prints():
     module = convergence()
     rows = [
-        module.Row("default", 0, 200, 150, 6.5, 8.5, (1.0, 1.0), True),
-        module.Row("default", 1, 250, None, 7.5, 40.5, (1.0, 0.9999), False),
+        # One score per length, then the carry chains'.
+        module.Row("default", 0, 200, 150, 6.5, 8.5, (1.0, 1.0, 1.0), True),
+        module.Row("default", 1, 250, None, 7.5, 40.5, (1.0, 0.9999, 0.99), False),
     ]
     printed = [
         module.environment(),
@@ -85,14 +86,15 @@ def test_convergence_record_reads_back_what_the_benchmark_prints():
     assert record.lengths == (8, 256)
     assert "trained 200–250 steps in 6.5–7.5 s" in summary
     assert "99.99–100.00% at 256 bits" in summary
-    assert "1 of 2 seeds were exact at every length, and 1 of 2" in summary
+    assert "99.00–100.00% on the carry chains up to 256 bits" in summary
+    assert "1 of 2 seeds were exact on every row, and 1 of 2" in summary
     assert "(1 of 2 seeds never)" in summary
     assert summary.endswith(f"{printed[0][0].upper()}{printed[0][1:]}.")
 
 
 def test_convergence_record_reads_back_the_fit_time_on_each_backend():
     module = convergence()
-    rows = [module.Row("default", 0, 200, 150, 2.5, 3.5, (1.0,), True)]
+    rows = [module.Row("default", 0, 200, 150, 2.5, 3.5, (1.0, 1.0), True)]
     timed = {"tensorflow": 2.4, "jax": 3.1}
     printed = [
         module.header([8]),
@@ -150,7 +152,8 @@ def test_shipped_model_evaluation_scored_the_lengths_and_sums_the_script_sets():
         module.SUMS,
         module.SEED,
     )
-    assert [result["bits"] for result in report["results"]] == report["lengths"]
+    random = [result for result in report["results"] if result["sums"] == "random"]
+    assert [result["bits"] for result in random] == report["lengths"]
     assert report["command"] == module.evaluation_command()
 
 

@@ -2,10 +2,13 @@
 
 `benchmarks/recurrent_throughput.py` writes
 `benchmarks/results/recurrent_throughput_<backend>.json` and `.png` on each
-backend it runs on. This script copies each chart to
-docs/assets/benchmarks/ and writes docs/snippets/benchmarks.md: per backend,
-the machine, the versions and the command of the run, the chart, a summary
-against the speed targets, and the full table; docs/benchmarks.md includes it.
+backend it runs on, and `benchmarks/addition_serving.py`
+`benchmarks/results/addition_serving_<backend>.json`. This script copies each
+chart to docs/assets/benchmarks/ and writes docs/snippets/benchmarks.md: per
+backend, the machine, the versions and the command of the run, the chart, a
+summary of training and inference against the speed targets, and the full
+table; then the addition model's serving figures, before and after the
+serving path; docs/benchmarks.md includes it.
 Nothing here is measured: every number comes from the JSON files.
 
 Run from the repository root after the benchmarks:
@@ -26,6 +29,7 @@ SNIPPET = ROOT / "docs" / "snippets" / "benchmarks.md"
 BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 BUILTIN_LAYERS = {"GRU(reset_after=False)", "GRU()"}
 TORCH_GRU = "torch.nn.GRU"
+CELLWISE = "RNN(ChungGRUCell)"
 BASELINE = "no recurrent layer"
 NO_RESULTS = """!!! info "No results yet"
     Run `python benchmarks/recurrent_throughput.py` (with `KERAS_BACKEND` set
@@ -42,11 +46,13 @@ def _best(rows, kind, layers):
 def summary_table(report: dict) -> str:
     """Where default-compiled ChungGRU stands against the targets, per shape."""
     lines = [
-        "| shape | ChungGRU train seq/s | ÷ fastest built-in Keras GRU "
-        "| ceiling: no recurrent layer ÷ that GRU "
+        "| shape | ChungGRU train seq/s | train ÷ fastest built-in Keras GRU "
+        "| ChungGRU infer seq/s | infer ÷ fastest built-in Keras GRU "
+        "| infer ÷ RNN(ChungGRUCell) "
+        "| ceiling: no recurrent layer ÷ that GRU, train "
         "| ÷ torch.nn.GRU train | ÷ torch.nn.GRU infer "
         "| peak MB: ChungGRU / built-in GRU |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     shapes = dict.fromkeys(r["shape"] for r in report["results"])
     for shape in shapes:
@@ -71,6 +77,14 @@ def summary_table(report: dict) -> str:
                 return "—"
             return f"{chung[f'{kind}_seq_per_s'] / row[f'{kind}_seq_per_s']:.2f}×"
 
+        def against_fastest(kind, layers, rows=rows):
+            row = _best(rows, kind, layers)
+            if row is None:
+                return "—"
+            return (
+                f"{ratio(row, kind)} ({row['layer']}, jit_compile={row['jit_compile']})"
+            )
+
         memories = [
             r["peak_memory_mb"]
             for r in rows
@@ -81,14 +95,12 @@ def summary_table(report: dict) -> str:
             if chung["peak_memory_mb"] is None or not memories
             else f"{chung['peak_memory_mb']:,.0f} / {min(memories):,.0f}"
         )
-        builtin_name = (
-            "—"
-            if builtin is None
-            else f"{ratio(builtin, 'train')} ({builtin['layer']}, "
-            f"jit_compile={builtin['jit_compile']})"
-        )
         lines.append(
-            f"| {shape} | {chung['train_seq_per_s']:,.0f} | {builtin_name} "
+            f"| {shape} | {chung['train_seq_per_s']:,.0f} "
+            f"| {against_fastest('train', BUILTIN_LAYERS)} "
+            f"| {chung['infer_seq_per_s']:,.0f} "
+            f"| {against_fastest('infer', BUILTIN_LAYERS)} "
+            f"| {against_fastest('infer', {CELLWISE})} "
             f"| {ceiling} | {ratio(torch, 'train')} | {ratio(torch, 'infer')} "
             f"| {memory} |"
         )
@@ -131,6 +143,32 @@ def backend_section(report: dict, chart: str) -> str:
     )
 
 
+def serving_section(report: dict) -> str:
+    """The addition model's serving path, before and after, on one backend."""
+    versions = report["versions"]
+    backend = versions["backend"]
+    machine = report["machine"]
+    settings = report["settings"]
+    return "\n".join(
+        [
+            f"### {BACKEND_NAMES.get(backend, backend)}",
+            "",
+            f"Measured with `{settings['command']}` on a {machine['cores']}-core "
+            f"{machine['cpu']}; Keras {versions['keras']}, {backend} "
+            f"{versions[backend]}. Statistic: {settings['statistic']}. "
+            "Before: the model file's `RNN(ChungGRUCell)` form; after: the "
+            "serving path, the same weights in `ChungGRU`.",
+            "",
+            report["table"],
+            "",
+        ]
+    )
+
+
+def serving_files() -> list[Path]:
+    return sorted(RESULTS.glob("addition_serving_*.json"))
+
+
 def result_files() -> list[Path]:
     return sorted(RESULTS.glob("recurrent_throughput_*.json"))
 
@@ -147,6 +185,9 @@ def snippet_text() -> str:
         )
         for path in result_files()
     ]
+    serving = [serving_section(json.loads(p.read_text())) for p in serving_files()]
+    if serving:
+        sections += ["## Serving the addition model", "", *serving]
     return "\n".join(sections or [NO_RESULTS])
 
 

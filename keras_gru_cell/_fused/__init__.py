@@ -7,7 +7,8 @@ weight gradients, one small matmul per step; the backward pass here instead
 returns the pre-activation gradients of every step and forms the weight
 gradients as large matmuls after the loop. It is exact only for sigmoid gates
 and a tanh candidate, whose derivatives it spells out; other activations
-differentiate the same forward loop by autodiff.
+differentiate the same forward loop by autodiff. A pass that nothing will
+differentiate keeps no residuals (see `run`'s `training`).
 
 `loop` holds the math in `keras.ops`. TensorFlow and JAX wrap it in their own
 custom-gradient mechanism (`tensorflow_loop`, which also compiles it with XLA,
@@ -48,6 +49,7 @@ def run(
     recurrent_mask=None,
     activation=keras.activations.tanh,
     recurrent_activation=keras.activations.sigmoid,
+    training=True,
 ):
     """Runs the recurrence over time-major inputs.
 
@@ -63,21 +65,28 @@ def run(
             mask applied to the state before both recurrent products.
         activation: The candidate activation.
         recurrent_activation: The gate activation.
+        training: Whether Keras runs the layer in training mode. TensorFlow,
+            which cannot tell whether a pass will be differentiated, keeps
+            the backward pass's residuals only then; JAX and PyTorch know.
 
     Returns:
         The states after every step, `(time, batch, units)`.
     """
     backend = keras.backend.backend()
-    # XLA's CPU loop on JAX runs faster reading each step's narrow inputs and
-    # projecting them than reading each step's slice of precomputed
-    # `(time, batch, 3 * units)` projections, under the hand-written backward
-    # pass and under autodiff alike.
-    step_weights = {"kernel": kernel, "bias": bias} if backend == "jax" else {}
-    sequence = inputs if step_weights else loop.project(inputs, kernel, bias)
-    if backend in _BACKEND_LOOPS and has_fused_gradient(
+    fused = backend in _BACKEND_LOOPS and has_fused_gradient(
         activation, recurrent_activation
-    ):
+    )
+    # XLA's CPU loop runs faster reading each step's narrow inputs and
+    # projecting them than reading each step's slice of precomputed
+    # `(time, batch, 3 * units)` projections: on JAX under the hand-written
+    # backward pass and under autodiff alike, and in TensorFlow's
+    # XLA-compiled fused loop (TensorFlow's autodiff loop is not compiled).
+    per_step = backend == "jax" or (fused and backend == "tensorflow")
+    step_weights = {"kernel": kernel, "bias": bias} if per_step else {}
+    sequence = inputs if per_step else loop.project(inputs, kernel, bias)
+    if fused:
         backend_loop = importlib.import_module(_BACKEND_LOOPS[backend])
+        mode = {"training": bool(training)} if backend == "tensorflow" else {}
         return backend_loop.run(
             sequence,
             initial_state,
@@ -85,6 +94,7 @@ def run(
             mask,
             recurrent_mask,
             **step_weights,
+            **mode,
         )
     states, _ = loop.forward(
         sequence,

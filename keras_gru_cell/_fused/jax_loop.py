@@ -2,7 +2,9 @@
 
 Each step projects its own inputs (see `keras_gru_cell._fused.run`), so the
 backward pass forms the kernel and bias gradients, like the recurrent
-kernel's, as large matmuls after the loop.
+kernel's, as large matmuls after the loop. Undifferentiated, as in `predict`,
+a `custom_vjp` function runs its primal, `fused` below, which keeps no
+residuals; only `jax.grad` and its kin run `fused_forward`.
 """
 
 import jax

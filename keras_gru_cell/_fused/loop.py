@@ -2,7 +2,8 @@
 
 Every backend runs `forward`; TensorFlow and JAX differentiate it with
 `backward` (JAX, whose steps project their own inputs, with `project_backward`
-as well), and `torch_loop` mirrors both in plain PyTorch.
+as well; TensorFlow, after a forward pass that kept no residuals, with
+`recompute` first), and `torch_loop` mirrors both in plain PyTorch.
 """
 
 import keras
@@ -62,6 +63,30 @@ def forward(
     sequence = projected if mask is None else (projected, mask)
     _, outputs = scan(step, initial_state, sequence, 3 if residuals else 1)
     return outputs[0], (outputs[1:] if residuals else None)
+
+
+def recompute(projected, states, initial_state, recurrent_kernel):
+    """The residuals of `forward`, `(gates, candidates)`, from its states.
+
+    Step t's gates depend only on `x_t W + b` and `h_{t-1}`, and its
+    candidate on those and its reset gate, so once the states are known they
+    are two large matmuls over all steps at once. That is a forward pass's
+    worth of arithmetic, which makes training slower than keeping the
+    residuals, but lets a forward pass that may not be differentiated keep
+    nothing and still have an exact gradient. Such a pass has no recurrent
+    dropout, which only training applies.
+    """
+    units = recurrent_kernel.shape[0]
+    previous = ops.concatenate([initial_state[None], states[:-1]], axis=0)
+    gates = ops.sigmoid(
+        projected[..., : 2 * units]
+        + _ops.matmul(previous, recurrent_kernel[:, : 2 * units])
+    )
+    candidates = _ops.tanh(
+        projected[..., 2 * units :]
+        + _ops.matmul(gates[..., units:] * previous, recurrent_kernel[:, 2 * units :])
+    )
+    return gates, candidates
 
 
 def backward(
@@ -190,7 +215,8 @@ def scan(step, init, sequence, num_outputs, reverse=False):
     """
     if keras.backend.backend() != "tensorflow":
         length = keras.tree.flatten(sequence)[0].shape[0]
-        unroll = length is not None and length <= UNROLL_MAX_STEPS
+        # Unknown (`None`) or symbolic, as in a JAX export for any length.
+        unroll = isinstance(length, int) and length <= UNROLL_MAX_STEPS
         return ops.scan(step, init, sequence, reverse=reverse, unroll=unroll)
     from keras_gru_cell._fused import tensorflow_loop
 

@@ -1,4 +1,9 @@
-"""The fused loop on TensorFlow: XLA-compiled loops under `tf.custom_gradient`."""
+"""The fused loop on TensorFlow: XLA-compiled loops under `tf.custom_gradient`.
+
+As on JAX, each step projects its own inputs (see `keras_gru_cell._fused.run`)
+and the backward pass forms the kernel and bias gradients as large matmuls
+after the loop.
+"""
 
 import functools
 
@@ -17,7 +22,25 @@ def _xla_compiled(function):
     return tf.function(function, jit_compile=True)
 
 
-def run(projected, initial_state, recurrent_kernel, mask, recurrent_mask):
+def run(
+    inputs,
+    initial_state,
+    recurrent_kernel,
+    mask,
+    recurrent_mask,
+    kernel,
+    bias,
+    training,
+):
+    """`loop.forward`, each step projecting its own inputs, and its gradient;
+    with `training` false, a forward pass that keeps no residuals.
+
+    TensorFlow cannot tell whether a graph will be differentiated, and an
+    XLA-compiled call computes all its outputs whether or not they are used,
+    so Keras's `training` flag picks: keeping the residuals makes training
+    faster, and not keeping them prediction. Either way the gradient is
+    exact; without residuals, `loop.recompute` rebuilds them from the states.
+    """
     forward = _xla_compiled(loop.forward)
     backward_loop = _xla_compiled(loop.backward_loop)
 
@@ -25,19 +48,42 @@ def run(projected, initial_state, recurrent_kernel, mask, recurrent_mask):
         # An eager GradientTape would otherwise ask the compiled loop for its
         # own gradient, whose TensorLists cannot leave XLA; `grad` below is
         # the gradient.
-        def call(*args):
-            return function(*(a if a is None else tf.stop_gradient(a) for a in args))
+        def stop(value):
+            return tf.stop_gradient(value) if tf.is_tensor(value) else value
+
+        def call(*args, **kwargs):
+            return function(
+                *map(stop, args), **{key: stop(v) for key, v in kwargs.items()}
+            )
 
         return call
 
+    # `tf.custom_gradient` wants a gradient for each argument, so a missing
+    # bias is no argument at all.
+    weights = (kernel,) if bias is None else (kernel, bias)
+
     @tf.custom_gradient
-    def fused(projected, initial_state, recurrent_kernel):
-        states, (gates, candidates) = unwatched(forward)(
-            projected, initial_state, recurrent_kernel, mask, recurrent_mask
+    def fused(inputs, initial_state, recurrent_kernel, *weights):
+        kernel, bias = (*weights, None)[:2]
+        states, residuals = unwatched(forward)(
+            inputs,
+            initial_state,
+            recurrent_kernel,
+            mask,
+            recurrent_mask,
+            residuals=training,
+            kernel=kernel,
+            bias=bias,
         )
 
         def grad(d_states):
-            return loop.backward(
+            gates, candidates = residuals or loop.recompute(
+                loop.project(inputs, kernel, bias),
+                states,
+                initial_state,
+                recurrent_kernel,
+            )
+            d_projected, d_initial, d_recurrent_kernel = loop.backward(
                 d_states,
                 states,
                 gates,
@@ -48,10 +94,15 @@ def run(projected, initial_state, recurrent_kernel, mask, recurrent_mask):
                 recurrent_mask,
                 loop=unwatched(backward_loop),
             )
+            d_inputs, d_kernel, d_bias = loop.project_backward(
+                d_projected, inputs, kernel, bias
+            )
+            d_weights = (d_kernel,) if bias is None else (d_kernel, d_bias)
+            return (d_inputs, d_initial, d_recurrent_kernel, *d_weights)
 
         return states, grad
 
-    return fused(projected, initial_state, recurrent_kernel)
+    return fused(inputs, initial_state, recurrent_kernel, *weights)
 
 
 def scan(step, init, sequence, num_outputs, reverse=False):

@@ -15,9 +15,17 @@ import torch
 
 
 def run(projected, initial_state, recurrent_kernel, mask, recurrent_mask):
-    return _function().apply(
-        projected, initial_state, recurrent_kernel, mask, recurrent_mask
+    differentiable = (projected, initial_state, recurrent_kernel)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in differentiable):
+        return _function().apply(
+            projected, initial_state, recurrent_kernel, mask, recurrent_mask
+        )
+    # Nothing can differentiate this pass (Keras predicts under
+    # `torch.no_grad`), so it keeps no residuals.
+    states, _, _ = _forward(
+        projected, initial_state, recurrent_kernel, mask, recurrent_mask, False
     )
+    return states
 
 
 @functools.cache
@@ -28,7 +36,7 @@ def _function():
         @staticmethod
         def forward(ctx, projected, initial_state, recurrent_kernel, mask, dropout):
             states, gates, candidates = _forward(
-                projected, initial_state, recurrent_kernel, mask, dropout
+                projected, initial_state, recurrent_kernel, mask, dropout, True
             )
             # A stateful layer assigns its state variable, the storage of
             # `initial_state`, in place before the backward pass runs.
@@ -46,7 +54,11 @@ def _function():
     return Fused
 
 
-def _forward(projected, initial_state, recurrent_kernel, mask, recurrent_mask):
+def _forward(
+    projected, initial_state, recurrent_kernel, mask, recurrent_mask, residuals
+):
+    """`loop.forward`: `(states, gates, candidates)`, the last two `None`
+    without `residuals`."""
     units = recurrent_kernel.shape[0]
     kernel_zr = recurrent_kernel[:, : 2 * units]
     kernel_h = recurrent_kernel[:, 2 * units :]
@@ -68,9 +80,12 @@ def _forward(projected, initial_state, recurrent_kernel, mask, recurrent_mask):
         if mask_t is not None:
             h = torch.where(mask_t, h, h_prev)
         states.append(h)
-        gates.append(gates_t)
-        candidates.append(candidate)
+        if residuals:
+            gates.append(gates_t)
+            candidates.append(candidate)
         h_prev = h
+    if not residuals:
+        return torch.stack(states), None, None
     return torch.stack(states), torch.stack(gates), torch.stack(candidates)
 
 

@@ -16,13 +16,16 @@ from keras_gru_cell.addition.data import from_bits
 from keras_gru_cell.addition.data import to_bits
 from keras_gru_cell.addition.data import tutorial_data
 from keras_gru_cell.addition.distribution import distribution_scope
+from keras_gru_cell.addition.evaluation import carry_chain_pairs
 from keras_gru_cell.addition.evaluation import evaluate_addition
+from keras_gru_cell.addition.evaluation import evaluate_carry_chains
 from keras_gru_cell.addition.evaluation import load_addition_model
 from keras_gru_cell.addition.evaluation import predict_sums
 from keras_gru_cell.addition.exact_match import ExactMatch
 from keras_gru_cell.addition.model import build_addition_model
 from keras_gru_cell.addition.quadratic_loss import QuadraticLoss
 from keras_gru_cell.addition.scoring import score_sums
+from keras_gru_cell.addition.symmetric_summands import SymmetricSummands
 from keras_gru_cell.addition.time_distributed import TimeDistributed
 from keras_gru_cell.addition.training import StopOnSignal
 from keras_gru_cell.addition.training import TrainingSettings
@@ -33,15 +36,18 @@ __all__ = [
     "ExactMatch",
     "QuadraticLoss",
     "StopOnSignal",
+    "SymmetricSummands",
     "TimeDistributed",
     "TrainingSettings",
     "addition_dataset",
     "build_addition_model",
+    "carry_chain_pairs",
     "compare_with_builtin_gru",
     "decode_sums",
     "distribution_scope",
     "encode_pairs",
     "evaluate_addition",
+    "evaluate_carry_chains",
     "from_bits",
     "load_addition_model",
     "predict_sums",

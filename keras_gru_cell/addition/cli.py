@@ -33,12 +33,12 @@ from _keras_gru_cell_launcher import set_interrupt_hint
 from keras_gru_cell import _validation
 from keras_gru_cell.version import __version__
 
-_DEFAULT_BITS = "5,8,16,32,64,128,1024"
+_DEFAULT_BITS = "8,16,64,256,1024"
 # Copies of `distribution.DISTRIBUTIONS`, `data.MAX_NUM_BITS` and
 # `TrainingSettings`'s seed bound: importing those modules imports
 # TensorFlow, which must wait until stderr is silenced (see
 # `_start_tensorflow`). The tests check that the copies agree.
-_DISTRIBUTIONS = ("none", "mirrored")
+_DISTRIBUTIONS = ("none", "mirrored", "multi-process")
 _MAX_BITS = 2**31 - 1
 _MAX_TRAINING_SEED = 2**31 - 1
 
@@ -185,8 +185,8 @@ def _parser() -> argparse.ArgumentParser:
         "--steps",
         type=_integer("--steps", minimum=1),
         help="most training steps; the default preset stops sooner, once "
-        "every held-out sum has been right at 2 validations in a row "
-        + _preset_default("1000", "5000"),
+        "every held-out sum, 1024-bit sums and carry chains included, has "
+        "been right at 2 validations in a row " + _preset_default("1000", "5000"),
     )
     train.add_argument(
         "--batch-size",
@@ -196,7 +196,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--lr",
         type=_positive_float("--lr"),
-        help="Adam's learning rate " + _preset_default("0.01", "0.001"),
+        help="Adam's learning rate; the default preset's falls along a cosine "
+        "to 0.0001 at the last step " + _preset_default("0.02", "0.001"),
     )
     train.add_argument(
         "--loss",
@@ -229,7 +230,38 @@ def _parser() -> argparse.ArgumentParser:
         choices=_DISTRIBUTIONS,
         default="none",
         help="'mirrored': data-parallel over every local device (TensorFlow "
-        "or JAX); --batch-size is then the global batch (default: %(default)s)",
+        "or JAX); 'multi-process': over the devices of every process of a run "
+        "(JAX), each process running this command; --batch-size is then the "
+        "global batch (default: %(default)s)",
+    )
+    train.add_argument(
+        "--coordinator",
+        metavar="HOST:PORT",
+        help="with --distribute multi-process: the address of process 0, "
+        "reachable from every process (default: the first address in "
+        "KERAS_DISTRIBUTION_JOB_ADDRESSES)",
+    )
+    train.add_argument(
+        "--num-processes",
+        type=_integer("--num-processes", minimum=1),
+        metavar="N",
+        help="with --distribute multi-process: the number of processes "
+        "(default: KERAS_DISTRIBUTION_NUM_PROCESSES)",
+    )
+    train.add_argument(
+        "--process-id",
+        type=_integer("--process-id", minimum=0),
+        metavar="I",
+        help="with --distribute multi-process: this process's number, 0 to "
+        "N-1; process 0 writes the files (default: "
+        "KERAS_DISTRIBUTION_PROCESS_ID)",
+    )
+    train.add_argument(
+        "--connect-timeout",
+        type=_positive_float("--connect-timeout"),
+        metavar="SECONDS",
+        help="with --distribute multi-process: how long a process other than "
+        "0 waits for process 0 to answer (default: 60)",
     )
     train.add_argument(
         "--compare-builtin",
@@ -258,9 +290,11 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         "evaluate",
-        help="score a model on random held-out sums",
-        description="Score a model on random held-out sums of each length: "
-        "the share of sums entirely right and the share of bits right.",
+        help="score a model on random held-out sums and long carries",
+        description="Score a model on random held-out sums of each length, "
+        "then on the sums whose carries run longest, up to the longest "
+        "length: 2^n-1 + 1 and 2^n-1 + 2^n-1 for every n below it. Each row "
+        "gives the share of sums entirely right and the share of bits right.",
     )
     evaluate.add_argument(
         "--model",
@@ -380,6 +414,40 @@ def _load_model(path: Path | None):
         raise UsageError(str(error)) from None
 
 
+def _connect_processes(args, backend: str) -> int:
+    """Joins a multi-process run, before --out is created; checks its options.
+
+    Returns the number of processes: 1 without `--distribute multi-process`.
+    """
+    options = {
+        "--coordinator": args.coordinator,
+        "--num-processes": args.num_processes,
+        "--process-id": args.process_id,
+        "--connect-timeout": args.connect_timeout,
+    }
+    if args.distribute != "multi-process":
+        given = [option for option, value in options.items() if value is not None]
+        if given:
+            raise UsageError(f"{given[0]} needs --distribute multi-process")
+        return 1
+    if backend != "jax":
+        raise UsageError(
+            f"--distribute 'multi-process' needs the JAX backend: run it with "
+            f"KERAS_BACKEND=jax (the {backend} backend is in use)"
+        )
+    from keras_gru_cell.addition.distribution import connect_processes
+
+    try:
+        return connect_processes(
+            args.coordinator,
+            args.num_processes,
+            args.process_id,
+            timeout=args.connect_timeout or 60.0,
+        )
+    except (ValueError, ConnectionError) as error:
+        raise UsageError(str(error)) from None
+
+
 def _train(args) -> None:
     import keras
 
@@ -421,6 +489,13 @@ def _train(args) -> None:
             f"--distribute {args.distribute!r} needs the TensorFlow or JAX "
             f"backend; the {backend} backend of Keras has no data-parallel engine"
         )
+    processes = _connect_processes(args, backend)
+    # Keras gives each process an equal share of every batch.
+    if settings.batch_size % processes:
+        raise UsageError(
+            f"--batch-size {settings.batch_size} does not divide between the "
+            f"{processes} processes of the run"
+        )
     if args.tensorboard is not None:
         if importlib.util.find_spec("tensorboard") is None:
             raise UsageError(
@@ -441,9 +516,13 @@ def _train(args) -> None:
     # Done: a signal from now on has nothing to resume.
     set_interrupt_hint("")
     last = result.history[-1] if result.history else {}
-    print(
-        f"Seed {result.seed}: trained {result.steps} steps in {result.seconds:.1f} s."
-    )
+    trained = last.get("step", result.steps)
+    print(f"Seed {result.seed}: trained {trained} steps in {result.seconds:.1f} s.")
+    if result.steps < trained:
+        print(
+            f"Two validations in a row were never all right: the model is that "
+            f"of step {result.steps}, the last at which every held-out sum was."
+        )
     if result.first_perfect_step is None:
         print(
             f"The held-out sums were never all right (last: "
@@ -453,7 +532,10 @@ def _train(args) -> None:
         print(
             f"Every held-out sum was right after iteration {result.first_perfect_step}."
         )
-    print(f"Wrote {args.out / 'model.keras'}, history.csv and loss.png.")
+    from keras_gru_cell.addition.distribution import is_process_zero
+
+    writer = "Wrote" if is_process_zero() else "Process 0 wrote"
+    print(f"{writer} {args.out / 'model.keras'}, history.csv and loss.png.")
 
 
 def _add(args) -> None:
@@ -467,16 +549,27 @@ def _add(args) -> None:
 
 def _evaluate(args) -> None:
     from keras_gru_cell.addition.evaluation import evaluate_addition
+    from keras_gru_cell.addition.evaluation import evaluate_carry_chains
 
     model = _load_model(args.model)
-    print(f"{'bits':>6} {'exact match':>12} {'bit accuracy':>13}")
-    for num_bits in args.bits:
-        scores = evaluate_addition(model, num_bits, args.n, seed=args.seed)
+
+    def row(num_bits: int, sums: str, scores: dict[str, float]) -> None:
         print(
-            f"{num_bits:>6} {scores['exact_match']:>12.2%} "
+            f"{num_bits:>6}  {sums:<14} {scores['exact_match']:>12.2%} "
             f"{scores['bit_accuracy']:>13.4%}",
             flush=True,
         )
+
+    print(f"{'bits':>6}  {'sums':<14} {'exact match':>12} {'bit accuracy':>13}")
+    for num_bits in args.bits:
+        row(
+            num_bits,
+            "random",
+            evaluate_addition(model, num_bits, args.n, seed=args.seed),
+        )
+    longest = max(args.bits)
+    for name, scores in evaluate_carry_chains(model, longest).items():
+        row(longest, name, scores)
 
 
 def _export(args) -> None:
@@ -485,6 +578,8 @@ def _export(args) -> None:
         taken = out.exists() and not (out.is_dir() and not any(out.iterdir()))
     if taken:
         raise UsageError(f"--out {str(out)!r} already exists; choose a new folder")
+    from keras_gru_cell.addition.serving import serving_model
+
     model = _load_model(args.model)
     with _user_path("--out", out):
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -493,7 +588,9 @@ def _export(args) -> None:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         with removed_if_interrupted(staging):
-            model.export(
+            # The model file's `RNN(ChungGRUCell)` steps one cell call at a
+            # time; the endpoint serves the same weights through `ChungGRU`.
+            serving_model(model).export(
                 str(staging / "saved_model"), format="tf_saved_model", verbose=0
             )
             with _user_path("--out", out):

@@ -14,6 +14,7 @@ from keras_gru_cell.addition.data import check_num_bits
 from keras_gru_cell.addition.data import decode_sums
 from keras_gru_cell.addition.data import encode_pairs
 from keras_gru_cell.addition.scoring import score_sums
+from keras_gru_cell.addition.serving import serving_model
 
 # Rows per forward pass: bounds memory at long lengths without slowing short ones.
 _BATCH_SIZE = 2000
@@ -114,10 +115,13 @@ def predict_sums(model: keras.Model, pairs: Sequence[tuple[int, int]]) -> list[i
         return []
     num_bits = max(2, max(max(a, b) for a, b in pairs).bit_length() + 1)
     x = encode_pairs(pairs, num_bits)
-    return decode_sums(model.predict(x, batch_size=_BATCH_SIZE, verbose=0))
+    predictions = serving_model(model).predict(x, batch_size=_BATCH_SIZE, verbose=0)
+    return decode_sums(predictions)
 
 
-def random_pairs(num_bits: int, n: int, seed: int | None = None) -> list[tuple]:
+def random_pairs(
+    num_bits: int, n: int, seed: int | str | None = None
+) -> list[tuple[int, int]]:
     """Draws `n` pairs of Python integers uniformly below `2**(num_bits - 1)`.
 
     Independent of `addition_dataset`: the operands come from Python's
@@ -162,8 +166,81 @@ def evaluate_addition(
     """
     check_num_bits(num_bits)
     _validation.positive_integer("n", n)
-    pairs = random_pairs(num_bits, n, seed)
+    return _score_pairs(model, random_pairs(num_bits, n, seed), num_bits)
+
+
+CARRY_CHAINS = ("2^n-1 + 1", "2^n-1 + 2^n-1")
+"""The names of `carry_chain_pairs`' two families of sums."""
+
+
+def carry_chain_pairs(num_bits: int) -> dict[str, list[tuple[int, int]]]:
+    """The sums whose carries run longest, for every `n` below `num_bits`.
+
+    Random sums rarely carry far: the longest carry in an `n`-bit random sum
+    runs about `log2(n)` columns. These run the whole length:
+
+    - `2**n - 1 + 1`: the carry made by the two 1 bits at bit 0 runs through
+      `n - 1` columns that hold one 1 bit each, writing 0s, to land at bit
+      `n`;
+    - `2**n - 1 + 2**n - 1`: every column holds two 1 bits, so each writes
+      the carry it takes in and makes one for the next, `n` times.
+
+    Args:
+        num_bits: The sum length they must fit in, at least 2; `n` runs from
+            1 to `num_bits - 1`.
+
+    Returns:
+        A dict from each name in `CARRY_CHAINS` to its `num_bits - 1` pairs.
+
+    Raises:
+        ValueError: If `num_bits` is below 2.
+
+    Examples:
+        >>> for name, pairs in carry_chain_pairs(4).items():
+        ...     print(f"{name:<14}", pairs)
+        2^n-1 + 1      [(1, 1), (3, 1), (7, 1)]
+        2^n-1 + 2^n-1  [(1, 1), (3, 3), (7, 7)]
+    """
+    check_num_bits(num_bits)
+    ones = [2**n - 1 for n in range(1, num_bits)]
+    return dict(
+        zip(CARRY_CHAINS, ([(a, 1) for a in ones], [(a, a) for a in ones]), strict=True)
+    )
+
+
+def evaluate_carry_chains(
+    model: keras.Model, num_bits: int
+) -> dict[str, dict[str, float]]:
+    """Scores an addition model on the sums with the longest carries.
+
+    Args:
+        model: A model from `build_addition_model`, trained.
+        num_bits: The longest sum, at least 2 (see `carry_chain_pairs`);
+            every sum is written in this many bits.
+
+    Returns:
+        A dict from each name in `CARRY_CHAINS` to its scores, as
+        `evaluate_addition` returns them.
+
+    Raises:
+        ValueError: If `num_bits` is below 2.
+
+    Examples:
+        >>> from keras_gru_cell.addition.pretrained import load_pretrained_model
+        >>> scores = evaluate_carry_chains(load_pretrained_model(), 64)
+        >>> [round(scores[name]["exact_match"], 2) for name in CARRY_CHAINS]
+        [1.0, 1.0]
+    """
+    return {
+        name: _score_pairs(model, pairs, num_bits)
+        for name, pairs in carry_chain_pairs(num_bits).items()
+    }
+
+
+def _score_pairs(
+    model: keras.Model, pairs: Sequence[tuple[int, int]], num_bits: int
+) -> dict[str, float]:
     x = encode_pairs(pairs, num_bits)
-    predictions = model.predict(x, batch_size=_BATCH_SIZE, verbose=0)
+    predictions = serving_model(model).predict(x, batch_size=_BATCH_SIZE, verbose=0)
     expected = encode_pairs([(a + b, 0) for a, b in pairs], num_bits)[..., :1]
     return score_sums(expected, predictions)

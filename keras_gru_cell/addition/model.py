@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from keras_gru_cell import _validation
+from keras_gru_cell.addition.symmetric_summands import SymmetricSummands
 from keras_gru_cell.addition.time_distributed import TimeDistributed
 from keras_gru_cell.chung_gru_cell import ChungGRUCell
 
@@ -14,6 +15,7 @@ def build_addition_model(
     *,
     output_activation: str | None = None,
     weight_stddev: float | None = None,
+    symmetric_summands: bool = False,
     dtype: str | None = None,
     name: str = "addition_model",
 ) -> keras.Model:
@@ -37,6 +39,10 @@ def build_addition_model(
             standard deviations, as the tutorial does with 0.01. If `None`
             (default), Keras's defaults: Glorot uniform kernels, an
             orthogonal recurrent kernel and zero biases.
+        symmetric_summands: Whether the cell weighs both summands' bits
+            alike, from its first weights to its last (see
+            `SymmetricSummands`, its `kernel_constraint`): what keeps a
+            carry that runs through a thousand columns.
         dtype: The dtype of the model's inputs, weights and outputs, such as
             `"float64"`, the tutorial's. `None` uses `keras.config.floatx()`.
         name: The model's name.
@@ -77,6 +83,7 @@ def build_addition_model(
         kernel_initializer=initializer("glorot_uniform"),
         recurrent_initializer=initializer("orthogonal"),
         bias_initializer=initializer("zeros"),
+        kernel_constraint=SymmetricSummands() if symmetric_summands else None,
         dtype=dtype,
     )
     dense = keras.layers.Dense(
@@ -91,4 +98,7 @@ def build_addition_model(
         inputs
     )
     outputs = TimeDistributed(dense, dtype=dtype, name="sum_bits")(states)
+    if symmetric_summands:
+        # Keras applies a constraint after each update, not to initial weights.
+        cell.kernel.assign(cell.kernel_constraint(cell.kernel))
     return keras.Model(inputs, outputs, name=name)

@@ -120,15 +120,17 @@ def test_train_for_a_few_steps_writes_its_three_files(capsys, tmp_path):
     assert model.get_layer("gru").cell.units == 4
 
 
-def test_evaluate_prints_a_table_of_scores_per_length(capsys):
+def test_evaluate_prints_a_row_per_length_then_the_carry_chains(capsys):
     shipped = str(_shipped_model_path())
     status, out, _ = _run(capsys, "evaluate", "--model", shipped, "--bits", "5,40")
     assert status == 0
     lines = out.strip().splitlines()
-    assert lines[0].split() == ["bits", "exact", "match", "bit", "accuracy"]
+    assert lines[0].split() == ["bits", "sums", "exact", "match", "bit", "accuracy"]
     assert [line.split() for line in lines[1:]] == [
-        ["5", "100.00%", "100.0000%"],
-        ["40", "100.00%", "100.0000%"],
+        ["5", "random", "100.00%", "100.0000%"],
+        ["40", "random", "100.00%", "100.0000%"],
+        ["40", "2^n-1", "+", "1", "100.00%", "100.0000%"],
+        ["40", "2^n-1", "+", "2^n-1", "100.00%", "100.0000%"],
     ]
 
 
@@ -142,7 +144,7 @@ def test_evaluate_counts_wrong_sums(capsys, tmp_path):
         capsys, "evaluate", "--model", str(tmp_path / "zeros.keras"), "--bits", "8"
     )
     assert status == 0
-    _, exact, bits = out.strip().splitlines()[1].split()
+    _, _, exact, bits = out.strip().splitlines()[1].split()
     # It predicts 0 everywhere: right only for 0 + 0, about 1 in 2**14 pairs.
     assert float(exact.rstrip("%")) < 1
     assert 40 < float(bits.rstrip("%")) < 60

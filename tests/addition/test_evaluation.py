@@ -1,4 +1,4 @@
-"""Loading addition models from untrusted files: one clear error per failure."""
+"""Loading addition models from untrusted files, and scoring them on carry chains."""
 
 from importlib import resources
 
@@ -6,7 +6,11 @@ import keras
 import pytest
 
 from keras_gru_cell.addition import load_addition_model
+from keras_gru_cell.addition.evaluation import CARRY_CHAINS
+from keras_gru_cell.addition.evaluation import carry_chain_pairs
+from keras_gru_cell.addition.evaluation import evaluate_carry_chains
 from keras_gru_cell.addition.evaluation import predict_sums
+from tests.addition.numpy_adder import NumpyAdder
 
 
 @pytest.fixture
@@ -63,3 +67,30 @@ def test_a_model_of_another_shape_is_refused_naming_its_shapes(tmp_path):
 
     with pytest.raises(ValueError, match=r"not an addition model.*\(None, 3\)"):
         load_addition_model(path)
+
+
+def _longest_carry(a, b):
+    """The most columns in a row that carry out, counted column by column."""
+    carry = run = longest = 0
+    while a or b or carry:
+        carry = ((a & 1) + (b & 1) + carry) >> 1
+        run = run + 1 if carry else 0
+        longest = max(longest, run)
+        a, b = a >> 1, b >> 1
+    return longest
+
+
+def test_carry_chains_carry_through_n_columns_for_every_n_below_the_length():
+    chains = carry_chain_pairs(12)
+    assert list(chains) == list(CARRY_CHAINS)
+    for pairs in chains.values():
+        assert [_longest_carry(a, b) for a, b in pairs] == list(range(1, 12))
+        assert max((a + b).bit_length() for a, b in pairs) == 12
+
+
+def test_carry_chain_scores_count_the_chains_a_model_gets_right():
+    # Loses any carry that has run through more than 5 columns.
+    scores = evaluate_carry_chains(NumpyAdder(forget_after=5), 12)
+    assert [scores[name]["exact_match"] for name in CARRY_CHAINS] == [5 / 11] * 2
+    scores = evaluate_carry_chains(NumpyAdder(), 12)
+    assert [scores[name]["exact_match"] for name in CARRY_CHAINS] == [1.0] * 2

@@ -267,6 +267,93 @@ def test_gradients_through_masked_steps_match_cellwise_rnn(rng):
         assert_allclose(actual, expected, **close(steps=2 * TIME))
 
 
+# TensorFlow keeps the backward pass's residuals only in training mode, and
+# otherwise recomputes them from the states when a gradient is asked for.
+@pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])
+def test_gradients_in_either_mode_match_cellwise_rnn(rng, training):
+    weights = random_weights(rng)
+    fused, cellwise = fused_and_cellwise(
+        weights, return_sequences=True, go_backwards=True
+    )
+    x, mask = padded_inputs(rng, "float64")
+    probe = rng.normal(size=(BATCH, TIME, UNITS))
+
+    d_x, d_weights = input_and_weight_gradients(
+        fused, x, probe, mask=mask, training=training
+    )
+    expected_d_x, expected_d_weights = input_and_weight_gradients(
+        cellwise, x, probe, mask=mask, training=training
+    )
+
+    assert_allclose(d_x, expected_d_x, **close(steps=2 * TIME))
+    for actual, expected in zip(d_weights, expected_d_weights, strict=True):
+        assert_allclose(actual, expected, **close(steps=2 * TIME))
+
+
+def masked_model(layer, dtype, batch_size=None):
+    """`layer` behind a `Masking` layer, in a model for `predict`."""
+    inputs = keras.Input((None, INPUT_DIM), batch_size=batch_size, dtype=dtype)
+    return keras.Model(inputs, layer(keras.layers.Masking(0.0, dtype=dtype)(inputs)))
+
+
+# `predict` runs where nothing differentiates the layer (under `torch.no_grad`,
+# in a compiled function without a tape, jitted without a VJP), the path
+# that keeps no residuals.
+@pytest.mark.parametrize(
+    ("features", "dtype"),
+    [
+        ("sequences", "float64"),
+        ("backwards_sequences_state", "float64"),
+        ("zero_output_for_mask", "float64"),
+        ("backwards_sequences_state", "float32"),
+        ("backwards_sequences_state", "mixed_float16"),
+    ],
+)
+def test_predict_matches_cellwise_rnn(rng, features, dtype):
+    compute_dtype = keras.DTypePolicy(dtype).compute_dtype
+    input_dtype = keras.DTypePolicy(dtype).variable_dtype
+    weights = random_weights(rng, dtype=input_dtype)
+    fused, cellwise = fused_and_cellwise(weights, dtype, **FEATURES[features])
+    x, mask = padded_inputs(rng, input_dtype)
+    x[~mask] = 0.0
+
+    actual = masked_model(fused, input_dtype).predict(x, verbose=0)
+    expected = masked_model(cellwise, input_dtype).predict(x, verbose=0)
+
+    actual, expected = keras.tree.flatten(actual), keras.tree.flatten(expected)
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected, strict=True):
+        assert a.shape == e.shape
+        assert_allclose(a, e, **close(compute_dtype))
+
+
+def test_stateful_predict_continues_across_batches_like_cellwise_rnn(rng):
+    weights = random_weights(rng)
+    # `predict` casts float64 arrays to `floatx()`; float32 values lose nothing.
+    x = rng.normal(size=(BATCH, TIME, INPUT_DIM)).astype("float32").astype("float64")
+    fused, cellwise = fused_and_cellwise(
+        weights, batch_size=BATCH, stateful=True, return_sequences=True
+    )
+
+    def two_batches(layer):
+        model = masked_model(layer, "float64", batch_size=BATCH)
+        return [model.predict(x[:, :3], verbose=0), model.predict(x[:, 3:], verbose=0)]
+
+    actual = two_batches(fused)
+
+    expected, _ = run_sequence(x, *weights)
+    if keras.backend.backend() == "jax":
+        # Keras's JAX `predict` does not write the final state back to the
+        # layer, for either layer: each call starts from the stored state.
+        second, _ = run_sequence(x[:, 3:], *weights)
+    else:
+        second = expected[:, 3:]
+    assert_allclose(actual[0], expected[:, :3], **close())
+    assert_allclose(actual[1], second, **close())
+    for a, e in zip(actual, two_batches(cellwise), strict=True):
+        assert_allclose(a, e, **close())
+
+
 def test_dropout_matches_cellwise_rnn_with_the_same_seed(rng):
     weights = random_weights(rng)
     fused, cellwise = fused_and_cellwise(

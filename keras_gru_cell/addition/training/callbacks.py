@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_gru_cell.addition.distribution import is_process_zero
+from keras_gru_cell.addition.distribution import saving_alone
 from keras_gru_cell.addition.scoring import score_sums
 from keras_gru_cell.addition.training.artifacts import read_history
 from keras_gru_cell.addition.training.artifacts import write_atomically
 from keras_gru_cell.addition.training.artifacts import write_history
+
+
+class LongValidation(NamedTuple):
+    """Long held-out sums, scored in one batch, and the rows of each group.
+
+    Attributes:
+        x: The summands' bits, `(batch, num_bits, 2)`.
+        y: The sums' bits, `(batch, num_bits, 1)`.
+        groups: Each group's name (`"long"`, `"carry"`) and its rows.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    groups: dict[str, slice]
 
 
 class HeldOutLog(keras.callbacks.Callback):
@@ -23,6 +41,19 @@ class HeldOutLog(keras.callbacks.Callback):
     the run backing up and setting up iterators; this scores the held-out
     sums with one compiled forward pass instead, and puts the latest scores
     in each epoch's logs for the progress bar, `History` and TensorBoard.
+
+    Once every held-out sum is right, it also scores the long held-out sums,
+    if any: random sums far longer than the training sums, and the carry
+    chains of `carry_chain_pairs`, which random sums rarely hold. A model can
+    be right on the first and still drift over a thousand steps, or lose a
+    carry that runs further than any it was trained on; their exact matches
+    are logged as `val_long_exact_match` and `val_carry_exact_match` (NaN
+    where they were not scored), and training stops only once all are right.
+    Each time all are right it keeps the weights (in `right.weights.h5`
+    beside the log): a run that reaches its last step without meeting the
+    stopping rule, and is not all right at its end, goes back to them.
+    Training on can turn a model that was right into one that loses carries
+    longer than any it was trained on.
 
     It also resumes: when training begins, with the weights and the
     optimizer's step count already restored from a backup, it points the
@@ -41,6 +72,7 @@ class HeldOutLog(keras.callbacks.Callback):
         stream_offset: tf.Variable,
         stop_after_perfect: int | None,
         fixed_training: tuple[tf.Tensor, tf.Tensor] | None,
+        long_validation: LongValidation | None = None,
     ):
         super().__init__()
         self.validation = validation
@@ -50,6 +82,8 @@ class HeldOutLog(keras.callbacks.Callback):
         self.stream_offset = stream_offset
         self.stop_after_perfect = stop_after_perfect
         self.fixed_training = fixed_training
+        self.long_validation = long_validation
+        self.right_path = log_path.with_name("right.weights.h5")
         self.rows: list[dict[str, float]] = []
 
     def finished(self, step: int) -> bool:
@@ -64,8 +98,12 @@ class HeldOutLog(keras.callbacks.Callback):
         step = self._step()
         self.stream_offset.assign(step)
         self.rows = self._logged(step)
+        # In a multi-process run, process 0 alone writes, and atomically: the
+        # others read the log while it starts.
+        if not is_process_zero():
+            return
         if self.rows:
-            write_history(self.rows, self.log_path)
+            write_atomically(self.log_path, lambda p: write_history(self.rows, p))
         else:
             self.log_path.unlink(missing_ok=True)
 
@@ -79,21 +117,46 @@ class HeldOutLog(keras.callbacks.Callback):
         else:
             row.update(self._score(*self.fixed_training))
         row.update({f"val_{k}": v for k, v in self._score(*self.validation).items()})
+        if self.long_validation is not None:
+            row.update(self._score_long(row["val_exact_match"] == 1.0))
         self._append(row)
+        if all_held_out_right(row) and is_process_zero():
+            with saving_alone():
+                write_atomically(self.right_path, self.model.save_weights)
         if self._stop_rule_met(self.rows):
             self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        # Only at the last step: a run stopped by a signal resumes instead.
+        if (
+            self.stop_after_perfect is None
+            or self._step() < self.last_step
+            or not self.rows
+            or all_held_out_right(self.rows[-1])
+            or not self.right_path.exists()
+        ):
+            return
+        # The optimizer's state comes back too: its step count says which
+        # weights these are.
+        self.model.load_weights(self.right_path)
 
     def _logged(self, step: int) -> list[dict[str, float]]:
         return [r for r in read_history(self.log_path) if r["step"] <= step]
 
     def _stop_rule_met(self, rows: list[dict[str, float]]) -> bool:
         needed = self.stop_after_perfect
-        perfect = [r["val_exact_match"] == 1.0 for r in rows]
+        perfect = [all_held_out_right(r) for r in rows]
         return needed is not None and len(perfect) >= needed and all(perfect[-needed:])
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None and self.rows:
-            logs.update({k: v for k, v in self.rows[-1].items() if k != "step"})
+            logs.update(
+                {
+                    k: v
+                    for k, v in self.rows[-1].items()
+                    if k != "step" and not math.isnan(v)
+                }
+            )
 
     def _step(self) -> int:
         return optimizer_step(self.model)
@@ -109,14 +172,39 @@ class HeldOutLog(keras.callbacks.Callback):
             **score_sums(y, predictions),
         }
 
+    def _score_long(self, scored: bool) -> dict[str, float]:
+        x, y, groups = self.long_validation
+        if not scored:
+            return {f"val_{name}_exact_match": math.nan for name in groups}
+        # One forward pass over every group: the length, not the batch,
+        # sets its cost.
+        predictions = self.model.predict_on_batch(x)
+        return {
+            f"val_{name}_exact_match": score_sums(y[rows], predictions[rows])[
+                "exact_match"
+            ]
+            for name, rows in groups.items()
+        }
+
     def _append(self, row: dict[str, float]) -> None:
         self.rows.append(row)
+        if not is_process_zero():
+            return
         new_file = not self.log_path.exists()
         with open(self.log_path, "a", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(row))
             if new_file:
                 writer.writeheader()
             writer.writerow(row)
+
+
+def all_held_out_right(row: dict[str, float]) -> bool:
+    """Whether a history row has every held-out sum it scored right."""
+    return all(
+        value == 1.0
+        for key, value in row.items()
+        if key.startswith("val_") and key.endswith("exact_match")
+    )
 
 
 class Backup(keras.callbacks.Callback):
@@ -136,7 +224,9 @@ class Backup(keras.callbacks.Callback):
         self.path = path
 
     def on_epoch_end(self, epoch, logs=None):
-        write_atomically(self.path, self.model.save_weights)
+        if is_process_zero():
+            with saving_alone():
+                write_atomically(self.path, self.model.save_weights)
 
 
 class IncompatibleBackupError(ValueError):

@@ -11,6 +11,7 @@ import numpy as np
 from keras_gru_cell.addition.time_distributed import TimeDistributed
 from keras_gru_cell.addition.training.run import compiled_model
 from keras_gru_cell.addition.training.run import loss_function
+from keras_gru_cell.addition.training.run import optimizer
 from keras_gru_cell.addition.training.run import training_data
 from keras_gru_cell.addition.training.settings import TrainingSettings
 from keras_gru_cell.weights import chung_to_keras_gru_weights
@@ -41,15 +42,21 @@ def builtin_twin(model: keras.Model) -> keras.Model:
 
     Returns:
         A model whose `keras.layers.GRU(reset_after=False)` holds the
-        converted weights of `model`'s `ChungGRUCell`, with the same output
-        layer and weights.
+        converted weights of `model`'s `ChungGRUCell`, and its kernel
+        constraint, with the same output layer and weights.
     """
     cell = model.get_layer("gru").cell
     dense = model.get_layer("sum_bits").layer
     dtype = model.get_layer("gru").dtype_policy.name
     inputs = keras.Input((None, 2), dtype=dtype)
     gru = keras.layers.GRU(
-        cell.units, reset_after=False, return_sequences=True, dtype=dtype, name="gru"
+        cell.units,
+        reset_after=False,
+        return_sequences=True,
+        # Tying the summands' rows commutes with negating the z columns.
+        kernel_constraint=cell.kernel_constraint,
+        dtype=dtype,
+        name="gru",
     )
     twin_dense = keras.layers.Dense(1, activation=dense.activation, dtype=dtype)
     outputs = TimeDistributed(twin_dense, dtype=dtype, name="sum_bits")(gru(inputs))
@@ -81,9 +88,7 @@ def compare_with_builtin_gru(
     model = compiled_model(settings, metrics=False)
     twin = builtin_twin(model)
     twin.compile(
-        optimizer=keras.optimizers.Adam(
-            settings.learning_rate, epsilon=settings.epsilon
-        ),
+        optimizer=optimizer(settings),
         loss=loss_function(settings.loss, settings.dtype),
     )
     train, _, _ = training_data(settings, seed)

@@ -11,7 +11,6 @@ import dataclasses
 import importlib.util
 import math
 import os
-import random
 import shutil
 import signal
 import time
@@ -22,8 +21,14 @@ import keras
 import tensorflow as tf
 
 from keras_gru_cell.addition.data import addition_dataset
+from keras_gru_cell.addition.data import encode_pairs
 from keras_gru_cell.addition.data import tutorial_data
+from keras_gru_cell.addition.distribution import connect_processes
 from keras_gru_cell.addition.distribution import distribution_scope
+from keras_gru_cell.addition.distribution import is_process_zero
+from keras_gru_cell.addition.distribution import shared_seed
+from keras_gru_cell.addition.evaluation import carry_chain_pairs
+from keras_gru_cell.addition.evaluation import random_pairs
 from keras_gru_cell.addition.exact_match import ExactMatch
 from keras_gru_cell.addition.model import build_addition_model
 from keras_gru_cell.addition.quadratic_loss import QuadraticLoss
@@ -32,7 +37,9 @@ from keras_gru_cell.addition.training.artifacts import write_atomically
 from keras_gru_cell.addition.training.artifacts import write_history
 from keras_gru_cell.addition.training.callbacks import Backup
 from keras_gru_cell.addition.training.callbacks import HeldOutLog
+from keras_gru_cell.addition.training.callbacks import LongValidation
 from keras_gru_cell.addition.training.callbacks import StopAtStep
+from keras_gru_cell.addition.training.callbacks import all_held_out_right
 from keras_gru_cell.addition.training.callbacks import optimizer_step
 from keras_gru_cell.addition.training.callbacks import restore
 from keras_gru_cell.addition.training.settings import TrainingSettings
@@ -83,17 +90,28 @@ def loss_function(name: str, dtype: str) -> keras.losses.Loss:
     return QuadraticLoss(dtype=dtype)
 
 
+def optimizer(settings: TrainingSettings) -> keras.optimizers.Adam:
+    """Adam, with the learning rate `settings` set, or its cosine schedule."""
+    learning_rate = settings.learning_rate
+    if settings.final_learning_rate is not None:
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            settings.learning_rate,
+            decay_steps=settings.steps,
+            alpha=settings.final_learning_rate / settings.learning_rate,
+        )
+    return keras.optimizers.Adam(learning_rate, epsilon=settings.epsilon)
+
+
 def compiled_model(settings: TrainingSettings, *, metrics: bool) -> keras.Model:
     model = build_addition_model(
         settings.hidden_size,
         output_activation=_output_activation(settings.loss),
         weight_stddev=settings.weight_stddev,
+        symmetric_summands=settings.symmetric_summands,
         dtype=settings.dtype,
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            settings.learning_rate, epsilon=settings.epsilon
-        ),
+        optimizer=optimizer(settings),
         loss=loss_function(settings.loss, settings.dtype),
         # Weighted: padded batches (see `training_data`) weigh their padding
         # 0, and the metrics must not score it.
@@ -146,6 +164,30 @@ def training_data(
     return stream, next(iter(validation)), None
 
 
+def long_validation(settings: TrainingSettings, seed: int) -> LongValidation | None:
+    """The long held-out sums: random ones, then every carry chain, one length.
+
+    `None` if `settings.long_validation_bits` is `None`.
+    """
+    num_bits = settings.long_validation_bits
+    if num_bits is None:
+        return None
+    # A string seed: Python's `random` hashes it, so these sums cannot be
+    # those that `evaluate_addition` draws from an integer seed.
+    random_sums = random_pairs(
+        num_bits, settings.long_validation_size, seed=f"long validation {seed}"
+    )
+    chains = [pair for pairs in carry_chain_pairs(num_bits).values() for pair in pairs]
+    pairs = random_sums + chains
+    x = encode_pairs(pairs, num_bits, settings.dtype)
+    y = encode_pairs([(a + b, 0) for a, b in pairs], num_bits, settings.dtype)
+    return LongValidation(
+        x,
+        y[..., :1],
+        {"long": slice(0, len(random_sums)), "carry": slice(len(random_sums), None)},
+    )
+
+
 def _tensorboard_installed() -> bool:
     return importlib.util.find_spec("tensorboard") is not None
 
@@ -183,8 +225,12 @@ def train_addition_model(
         out_dir: The folder to write to; created if missing.
         tensorboard_dir: If set, TensorBoard logs go there.
         distribute: `"none"`, or `"mirrored"` to train data-parallel on
-            every local device (see `distribution_scope`); the batch size is
-            then the global batch.
+            every local device, or `"multi-process"` on the devices of every
+            process of a run (see `distribution_scope`); the batch size is
+            then the global batch. In a multi-process run every process makes
+            the same call, with the same `out_dir`, which must be a folder
+            they share: process 0 alone writes to it, and every process
+            resumes from it.
         callbacks: More Keras callbacks for `model.fit`, after the run's own.
         verbose: Keras's `verbose`: 1 shows a progress bar, 2 a line per
             epoch, 0 nothing.
@@ -210,7 +256,10 @@ def train_addition_model(
         )
     resume_dir = out_dir / _RESUME_DIR
 
-    seed = settings.seed if settings.seed is not None else random.randrange(2**31)
+    if distribute == "multi-process":
+        # Before the seed is drawn: every process must use process 0's.
+        connect_processes()
+    seed = shared_seed(settings.seed)
     keras.utils.set_random_seed(seed)
     stream_offset = tf.Variable(0, dtype=tf.int64, trainable=False)
     train, validation, fixed_training = training_data(settings, seed, stream_offset)
@@ -234,6 +283,7 @@ def train_addition_model(
             stream_offset=stream_offset,
             stop_after_perfect=settings.stop_after_perfect,
             fixed_training=fixed_training,
+            long_validation=long_validation(settings, seed),
         )
         callbacks = [
             log,
@@ -276,11 +326,12 @@ def train_addition_model(
         )
 
     history = log.rows
-    write_atomically(out_dir / "model.keras", model.save)
-    write_atomically(out_dir / "history.csv", lambda p: write_history(history, p))
-    write_atomically(out_dir / "loss.png", lambda p: plot_losses(history, p))
-    shutil.rmtree(resume_dir)
+    if is_process_zero():
+        write_atomically(out_dir / "model.keras", model.save)
+        write_atomically(out_dir / "history.csv", lambda p: write_history(history, p))
+        write_atomically(out_dir / "loss.png", lambda p: plot_losses(history, p))
+        shutil.rmtree(resume_dir)
     first_perfect = next(
-        (row["step"] for row in history if row.get("val_exact_match") == 1.0), None
+        (row["step"] for row in history if all_held_out_right(row)), None
     )
     return TrainingResult(model, history, first_perfect, seed, seconds)

@@ -1,0 +1,87 @@
+"""`serving_model`: an addition model's fastest equivalent for prediction."""
+
+from __future__ import annotations
+
+import weakref
+
+import keras
+
+from keras_gru_cell.addition.time_distributed import TimeDistributed
+from keras_gru_cell.chung_gru import ChungGRU
+from keras_gru_cell.chung_gru_cell import ChungGRUCell
+
+# One serving model per addition model, dropped with it.
+_SERVING_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def serving_model(model: keras.Model) -> keras.Model:
+    """Returns a model that predicts what an addition model predicts, faster.
+
+    The model file keeps `build_addition_model`'s form,
+    `keras.layers.RNN(ChungGRUCell(...))` and a `TimeDistributed(Dense(1))`
+    head, which Keras steps through one cell call at a time. The serving
+    model holds the same layers' configurations and weights with `ChungGRU`,
+    the fused layer that computes the same recurrence, in place of the
+    `RNN`. It is built once per model and cached; each call copies the
+    model's current weights into it (a few hundred numbers), so it follows a
+    model that is still training. A model of any other form is returned as
+    it is.
+
+    Args:
+        model: An addition model, as `build_addition_model` builds it or
+            `load_addition_model` loads it.
+
+    Returns:
+        A `keras.Model` with the same inputs and outputs as `model`, for
+        `predict` and `export`, not for training; or `model` itself.
+
+    Examples:
+        >>> from keras_gru_cell.addition import build_addition_model
+        >>> model = build_addition_model(hidden_size=8)
+        >>> fast = serving_model(model)
+        >>> type(fast.layers[1]).__name__
+        'ChungGRU'
+        >>> x = np.random.default_rng(0).integers(0, 2, (3, 9, 2))
+        >>> bool(np.allclose(fast.predict(x, verbose=0),
+        ...                  model.predict(x, verbose=0), atol=1e-5))
+        True
+        >>> serving_model(model) is fast
+        True
+    """
+    if not isinstance(model, keras.Model):
+        return model
+    serving = _SERVING_MODELS.get(model)
+    if serving is None:
+        serving = _SERVING_MODELS[model] = _fused_equivalent(model)
+    if serving is not model:
+        serving.set_weights(model.get_weights())
+    return serving
+
+
+def _fused_equivalent(model: keras.Model) -> keras.Model:
+    """`model` rebuilt with `ChungGRU`, or `model` when it has another form."""
+    if len(model.inputs) != 1 or len(model.layers) != 3:
+        return model
+    source, rnn, head = model.layers
+    if (
+        not isinstance(source, keras.layers.InputLayer)
+        or type(rnn) is not keras.layers.RNN
+        or type(rnn.cell) is not ChungGRUCell
+        or not isinstance(head, TimeDistributed)
+    ):
+        return model
+    rnn_config = rnn.get_config()
+    del rnn_config["cell"]
+    base_keys = keras.layers.Layer.get_config(rnn.cell)
+    cell_config = {
+        key: value
+        for key, value in rnn.cell.get_config().items()
+        if key not in base_keys
+    }
+    gru = ChungGRU.from_config({**rnn_config, **cell_config})
+    head = type(head).from_config(head.get_config())
+    # The input's name is the exported `serve` endpoint's argument name.
+    inputs = keras.Input(
+        batch_shape=source.batch_shape, dtype=source.dtype, name=source.name
+    )
+    return keras.Model(inputs, head(gru(inputs)), name=f"{model.name}_serving")

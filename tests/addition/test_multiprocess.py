@@ -1,0 +1,273 @@
+"""Real `keras-gru-cell train` processes training one model on JAX.
+
+Each process of a run is a real command on 127.0.0.1, with one CPU device,
+connected by `keras.distribution.initialize`; the runs are compared with one
+process training on the same global batches. The children are started with
+`KERAS_BACKEND=jax` whatever this suite's backend, so these tests run in the
+default TensorFlow suite. Every wait has a timeout, and nothing waits on a
+moment: a child is killed only once the file it must have written exists.
+"""
+
+import csv
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+# Registers the addition model's classes, so that its files load.
+import keras_gru_cell.addition  # noqa: F401
+from keras_gru_cell.addition.cli import main
+from keras_gru_cell.addition.distribution import connect_processes
+from keras_gru_cell.addition.distribution import distribution_scope
+from tests.asserts import tolerance
+
+# One epoch of 50 steps, then 10 more: a backup at step 50, a history row at
+# steps 50 and 60. A small learning rate keeps the held-out sums wrong, so
+# the run never stops early.
+STEPS, BATCH, BITS, HIDDEN = 60, 16, 6, 8
+TRAIN = [
+    "train",
+    *["--steps", str(STEPS), "--batch-size", str(BATCH), "--bits", f"3:{BITS}"],
+    *["--hidden", str(HIDDEN), "--lr", "0.0003", "--seed", "5"],
+]
+TIMEOUT = 300
+STALLED = Path(__file__).with_name("stalled_command.py")
+# Splitting a global batch between processes only reorders the float32 sums
+# of each step's gradients: over the batch's sums and bits, and through the
+# recurrence's steps of `HIDDEN` units; the differences add up over the steps.
+TOLERANCE = tolerance("float32", STEPS * (BATCH * BITS + BITS * HIDDEN))
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(**variables):
+    """A child's environment: JAX on one CPU device, no inherited run settings."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("KERAS_DISTRIBUTION_")
+        and k not in ("XLA_FLAGS", "JAX_COORDINATOR_BIND_ADDRESS")
+    }
+    return {**env, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", **variables}
+
+
+def _command():
+    command = shutil.which("keras-gru-cell")
+    assert command is not None
+    return command
+
+
+def _start(argv, log, env, command=None):
+    with open(log, "w") as stderr:
+        return subprocess.Popen(
+            [*(command or [_command()]), *map(str, argv)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+
+
+def _finish(process, log):
+    try:
+        process.wait(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=TIMEOUT)
+    return process.returncode, Path(log).read_text()
+
+
+def _run_processes(out, num_processes, *, by_environment=False, first=None):
+    """Starts a run's processes; returns them with their stderr files.
+
+    `first`, if set, is the command that process 0 runs instead of
+    `keras-gru-cell`.
+    """
+    coordinator = f"127.0.0.1:{_free_port()}"
+    processes = []
+    for process_id in range(num_processes):
+        argv = [*TRAIN, "--distribute", "multi-process", "--out", out]
+        settings = [coordinator, num_processes, process_id]
+        if by_environment:
+            variables = ("JOB_ADDRESSES", "NUM_PROCESSES", "PROCESS_ID")
+            env = _env(
+                **{
+                    f"KERAS_DISTRIBUTION_{name}": str(value)
+                    for name, value in zip(variables, settings, strict=True)
+                }
+            )
+        else:
+            env = _env()
+            options = ("--coordinator", "--num-processes", "--process-id")
+            argv += [x for pair in zip(options, settings, strict=True) for x in pair]
+        log = Path(out).parent / f"{Path(out).name}-{process_id}.log"
+        command = first if process_id == 0 else None
+        processes.append((_start(argv, log, env, command), log))
+    return processes
+
+
+def _train(out, num_processes=1, **kwargs):
+    if num_processes == 1:
+        started = [(_start([*TRAIN, "--out", out], f"{out}.log", _env()), f"{out}.log")]
+    else:
+        started = _run_processes(out, num_processes, **kwargs)
+    for process, log in started:
+        status, stderr = _finish(process, log)
+        assert status == 0, stderr[-3000:]
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _assert_same_training(out, reference):
+    rows, expected = _rows(out / "history.csv"), _rows(reference / "history.csv")
+    assert [r["step"] for r in rows] == [r["step"] for r in expected]
+    for row, expected_row in zip(rows, expected, strict=True):
+        assert row.keys() == expected_row.keys()
+        np.testing.assert_allclose(
+            [float(row[k]) for k in row if k != "step"],
+            [float(expected_row[k]) for k in row if k != "step"],
+            **TOLERANCE,
+        )
+    trained = keras.models.load_model(out / "model.keras")
+    one = keras.models.load_model(reference / "model.keras")
+    for a, b in zip(trained.get_weights(), one.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, **TOLERANCE)
+    assert not (out / ".resume").exists()
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory):
+    out = tmp_path_factory.mktemp("one-process") / "run"
+    _train(out)
+    return out
+
+
+def test_two_processes_train_as_one_process_does(tmp_path, one_process):
+    _train(tmp_path / "run", 2)
+
+    _assert_same_training(tmp_path / "run", one_process)
+    # Process 0 alone wrote the run's files.
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "history.csv",
+        "loss.png",
+        "model.keras",
+    ]
+
+
+@pytest.mark.slow
+def test_four_processes_set_by_kerass_variables_train_as_one_process_does(
+    tmp_path, one_process
+):
+    _train(tmp_path / "run", 4, by_environment=True)
+
+    _assert_same_training(tmp_path / "run", one_process)
+
+
+@pytest.mark.slow
+def test_a_run_killed_midway_resumes_from_process_zeros_backup(tmp_path, one_process):
+    out, marker = tmp_path / "run", tmp_path / "backed-up"
+    started = _run_processes(out, 2, first=[sys.executable, STALLED, marker])
+    deadline = time.monotonic() + TIMEOUT
+    while not marker.exists() and time.monotonic() < deadline:
+        assert all(p.poll() is None for p, _ in started)
+        time.sleep(0.1)
+    assert marker.exists()
+    # Process 0, the coordinator, stalled after its backup at step 50: the
+    # others end at once without it. (A process other than 0 killed leaves
+    # the rest blocked until JAX's heartbeat times out, about 100 s.)
+    started[0][0].send_signal(signal.SIGKILL)
+    for process, log in started:
+        status, stderr = _finish(process, log)
+        assert status != 0, stderr[-3000:]
+    assert not (out / "model.keras").exists()
+
+    _train(out, 2)
+
+    _assert_same_training(out, one_process)
+
+
+def test_a_process_that_cannot_reach_the_coordinator_fails_in_one_line(tmp_path):
+    coordinator = f"127.0.0.1:{_free_port()}"
+    argv = [
+        *TRAIN,
+        *["--distribute", "multi-process", "--coordinator", coordinator],
+        *["--num-processes", "2", "--process-id", "1", "--connect-timeout", "1"],
+        *["--out", tmp_path / "run"],
+    ]
+    process = _start(argv, tmp_path / "stderr", _env())
+    status, stderr = _finish(process, tmp_path / "stderr")
+
+    lines = stderr.strip().splitlines()
+    assert status == 2
+    assert lines[-1].startswith(
+        f"keras-gru-cell: error: Process 0 of the run, the coordinator, did not "
+        f"answer at {coordinator} within 1 s"
+    ), stderr
+    assert not (tmp_path / "run").exists()
+
+
+# Run in this process, on the suite's backend: the refusals come first.
+@pytest.mark.every_backend
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="JAX runs it")
+def test_multi_process_is_refused_off_jax_in_one_line(capsys, tmp_path):
+    status = main(
+        [
+            *TRAIN,
+            *["--distribute", "multi-process", "--coordinator", "127.0.0.1:1"],
+            *["--num-processes", "2", "--process-id", "0"],
+            *["--out", str(tmp_path / "run")],
+        ]
+    )
+
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert status == 2
+    assert lines == [
+        "keras-gru-cell: error: --distribute 'multi-process' needs the JAX "
+        f"backend: run it with KERAS_BACKEND=jax (the {keras.backend.backend()} "
+        "backend is in use)"
+    ]
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.every_backend
+def test_process_options_need_multi_process(capsys, tmp_path):
+    status = main([*TRAIN, "--process-id", "1", "--out", str(tmp_path / "run")])
+
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert status == 2
+    assert lines == [
+        "keras-gru-cell: error: --process-id needs --distribute multi-process"
+    ]
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.every_backend
+def test_process_settings_are_refused_for_another_distribution():
+    with (
+        pytest.raises(ValueError, match=r"`coordinator`.*'mirrored'"),
+        distribution_scope("mirrored", coordinator="127.0.0.1:1"),
+    ):
+        pass
+
+
+@pytest.mark.every_backend
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="JAX connects")
+def test_connecting_processes_off_jax_is_refused_naming_the_backend():
+    with pytest.raises(ValueError, match="KERAS_BACKEND=jax"):
+        connect_processes("127.0.0.1:1", 2, 0)
