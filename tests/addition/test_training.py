@@ -304,10 +304,11 @@ def test_default_settings_learn_5_bit_addition_and_stop_early(tmp_path):
 
 @pytest.mark.slow
 def test_the_builtin_gru_twin_trains_in_lockstep():
+    # The learning rate's cosine spans the 300 steps, in both models.
     settings = dataclasses.replace(
-        TINY, bits=6, batch_size=16, learning_rate=0.01, dtype="float64"
+        TINY, bits=6, batch_size=16, steps=300, dtype="float64"
     )
-    result = compare_with_builtin_gru(settings, steps=300)
+    result = compare_with_builtin_gru(settings)
     assert len(result.loss_differences) == 300
     assert result.losses[-1] < result.losses[0] / 2  # it did learn something
     # 300 optimizer steps through 6 steps of 16 units; Keras's GRU computes
@@ -381,3 +382,15 @@ def test_a_run_wrong_at_its_end_goes_back_to_its_last_all_right_weights(
     saved = keras.models.load_model(tmp_path / "model.keras")
     for kept, final in zip(at_step_3["weights"], saved.get_weights(), strict=True):
         np.testing.assert_array_equal(kept, final)
+
+
+@pytest.mark.parametrize(("start", "last"), [(0.02, 1e-4), (5e-5, 5e-5)])
+def test_the_learning_rate_falls_to_the_final_one_only_from_above(start, last):
+    settings = dataclasses.replace(TINY, learning_rate=start, final_learning_rate=1e-4)
+    adam = training_run.optimizer(settings)
+    adam.build([])
+    learning_rates = []
+    for step in (0, settings.steps):
+        adam.iterations.assign(step)
+        learning_rates.append(float(keras.ops.convert_to_numpy(adam.learning_rate)))
+    assert learning_rates == pytest.approx([start, last], rel=1e-6)

@@ -93,7 +93,8 @@ def loss_function(name: str, dtype: str) -> keras.losses.Loss:
 def optimizer(settings: TrainingSettings) -> keras.optimizers.Adam:
     """Adam, with the learning rate `settings` set, or its cosine schedule."""
     learning_rate = settings.learning_rate
-    if settings.final_learning_rate is not None:
+    final = settings.final_learning_rate
+    if final is not None and final < learning_rate:
         learning_rate = keras.optimizers.schedules.CosineDecay(
             settings.learning_rate,
             decay_steps=settings.steps,

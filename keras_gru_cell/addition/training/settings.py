@@ -24,9 +24,9 @@ class TrainingSettings:
         steps: The most training steps (batches) to run.
         batch_size: The number of sums per training batch.
         learning_rate: Adam's learning rate.
-        final_learning_rate: If set, the learning rate falls from
-            `learning_rate` to this along a cosine over `steps`; `None`
-            keeps it constant.
+        final_learning_rate: If set and below `learning_rate`, the learning
+            rate falls from `learning_rate` to this along a cosine over
+            `steps`; otherwise it stays constant.
         epsilon: Adam's epsilon.
         loss: `"bce"` (binary cross-entropy on a sigmoid output), `"mse"`
             (mean squared error on a linear output) or `"quadratic"` (the
