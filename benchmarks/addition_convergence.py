@@ -50,6 +50,8 @@ from keras_gru_cell.addition.evaluation import evaluate_carry_chains
 from keras_gru_cell.addition.training import PRESETS
 from keras_gru_cell.addition.training import train_addition_model
 
+from _environment import cpu_name
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = "benchmarks/addition_convergence.py"
 RECORD = ROOT / "docs" / "snippets" / "tutorial_convergence.md"
@@ -164,16 +166,9 @@ def environment():
 
     The backend is the one this process runs, that of the presets' table.
     """
-    cpu = platform.processor() or "CPU"
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            names = [line for line in cpuinfo if line.startswith("model name")]
-        cpu = names[0].split(":", 1)[1].strip()
-    except (OSError, IndexError):
-        pass
     backend = keras.backend.backend()
     return (
-        f"{ENVIRONMENT_PREFIX}a {os.cpu_count()}-core {cpu}; "
+        f"{ENVIRONMENT_PREFIX}a {os.cpu_count()}-core {cpu_name()}; "
         f"python {platform.python_version()}, keras {keras.__version__}, "
         f"{backend} {__import__(backend).__version__}"
     )

@@ -3,10 +3,12 @@
 Times, on the current Keras backend in one run, the two ways a trained
 addition model adds: `predict_sums` and the `serve` endpoint of the SavedModel
 `keras-gru-cell export` writes, reloaded with `tf.saved_model.load`. Each
-runs twice: "before", the model file's own `RNN(ChungGRUCell)` form, and
-"after", the serving path (`keras_gru_cell.addition.serving.serving_model`,
-the same weights in `ChungGRU`). The timed calls take turns, so the load of a
-shared machine falls on all of them alike; read the speedups of one run.
+runs twice: "before", the model file's own `RNN(ChungGRUCell)` form through
+`Model.predict`, and "after", the serving path
+(`keras_gru_cell.addition.serving`: the same weights in `ChungGRU`, fed to
+`predict_on_batch` batch by batch for `predict_sums`). The timed calls take
+turns, so the load of a shared machine falls on all of them alike; read the
+speedups of one run.
 Exporting needs TensorFlow's or JAX's backend; on another the SavedModel
 rows are left out.
 
@@ -23,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -34,7 +35,6 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras
-import numpy as np
 
 from keras_gru_cell.addition.data import decode_sums
 from keras_gru_cell.addition.data import encode_pairs
@@ -44,33 +44,10 @@ from keras_gru_cell.addition.evaluation import random_pairs
 from keras_gru_cell.addition.pretrained import load_pretrained_model
 from keras_gru_cell.addition.serving import serving_model
 
+from _environment import environment
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 EXPORTING_BACKENDS = ("tensorflow", "jax")
-
-
-def environment() -> dict:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            names = [line for line in cpuinfo if line.startswith("model name")]
-        cpu = names[0].split(":", 1)[1].strip()
-    except (OSError, IndexError):
-        pass
-    backend = keras.backend.backend()
-    return {
-        "machine": {
-            "cpu": cpu,
-            "cores": os.cpu_count(),
-            "platform": platform.platform(),
-        },
-        "versions": {
-            "python": platform.python_version(),
-            "keras": keras.__version__,
-            "backend": backend,
-            backend: __import__(backend).__version__,
-            "numpy": np.__version__,
-        },
-    }
 
 
 def _predict_sums_before(model):
@@ -159,9 +136,10 @@ def run_benchmark(args) -> dict:
                     flush=True,
                 )
     return {
-        **environment(),
+        **environment("numpy"),
         "settings": {
-            "command": "python benchmarks/addition_serving.py"
+            "command": f"KERAS_BACKEND={keras.backend.backend()} "
+            "python benchmarks/addition_serving.py"
             + "".join(f" {shlex.quote(a)}" for a in sys.argv[1:]),
             "statistic": "median",
             "model": "shipped" if args.model is None else str(args.model),

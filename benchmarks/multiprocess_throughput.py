@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import socket
 import statistics
@@ -37,6 +36,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from _environment import cpu_name
 
 TIMEOUT = 600
 ALL_REDUCES = 100
@@ -178,7 +179,7 @@ def _report(args, medians: dict[str, float], all_reduce_ms: float) -> str:
 
     one = medians["1 process × 2 cores"]
     lines = [
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
+        f"{cpu_name()}, {os.cpu_count()} CPUs; "
         f"keras {keras.__version__}, jax {jax.__version__}",
         f"addition model, {args.hidden} units, global batch {args.batch_size} "
         f"of {args.bits} bits; median of {args.rounds} rounds of "

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -38,6 +38,10 @@ import numpy as np
 
 from keras_gru_cell.chung_gru import ChungGRU
 from keras_gru_cell.chung_gru_cell import ChungGRUCell
+
+from _environment import environment
+from _environment import library_version
+from _keras_inputs import keras_inputs
 
 SHAPES = {
     "tutorial": {"batch": 100, "time": 5, "features": 2, "units": 16},
@@ -112,20 +116,22 @@ def _repeat(function, repeats: int, max_seconds: float) -> list[float]:
     return times
 
 
-def measure_keras(entries, shape, batches, repeats, max_seconds):
-    """Training and inference sequences/s of each `(layer_name, jit_compile)`.
+def measure_keras(entries, shape, batches, repeats, max_seconds, min_rounds):
+    """Training and inference sequences/s of each `(layer_name, jit_compile)`,
+    and the seconds of each timed round.
 
     The models take turns, one timed epoch each per round, so that the load
-    of a shared machine falls on all of them alike.
+    of a shared machine falls on all of them alike, and each round's times
+    can be compared with one another (see `paired_speedup`).
     """
     x, y = _data(shape, batches)
-    batch = shape["batch"]
+    inputs = keras_inputs(x, y, shape["batch"])
     runs = {}
     for entry in entries:
         model = _keras_model(*entry, shape=shape)
         runs[entry] = {
-            "train": lambda m=model: m.fit(x, y, batch_size=batch, epochs=1, verbose=0),
-            "infer": lambda m=model: m.predict(x, batch_size=batch, verbose=0),
+            "train": lambda m=model: m.fit(**inputs["train"], epochs=1, verbose=0),
+            "infer": lambda m=model: m.predict(**inputs["infer"], verbose=0),
         }
         for run in runs[entry].values():
             run()
@@ -136,12 +142,54 @@ def measure_keras(entries, shape, batches, repeats, max_seconds):
             for kind, run in runs[entry].items():
                 times[entry][kind].append(_timed(run))
         elapsed = time.perf_counter() - start
-        if round_index >= 1 and elapsed > max_seconds * len(entries):
+        if round_index + 1 >= min_rounds and elapsed > max_seconds * len(entries):
             break
-    return {
+    throughput = {
         entry: tuple(len(x) / statistics.median(times[entry][k]) for k in runs[entry])
         for entry in entries
     }
+    return throughput, times
+
+
+def median_interval(values, confidence: float = 0.95):
+    """The median of `values` and a distribution-free confidence interval for it.
+
+    The interval runs from the k-th smallest value to the k-th largest, for
+    the largest k at which a Binomial(n, 1/2) count puts at least
+    `confidence` between them: with n = 10 at 95%, from the 2nd to the 9th.
+    It needs no assumption about the distribution, only independent rounds.
+    Returns `(median, low, high)`, with `low` and `high` `None` when n is too
+    small for any interval at this confidence (n < 6 at 95%).
+    """
+    ordered = sorted(values)
+    n = len(ordered)
+    below = 0.0  # P(Binomial(n, 1/2) <= k - 1): the k-th smallest above the median
+    widest = None
+    for k in range(1, n // 2 + 1):
+        below += math.comb(n, k - 1) / 2**n
+        if 1 - 2 * below < confidence:
+            break
+        widest = k
+    median = statistics.median(ordered)
+    if widest is None:
+        return median, None, None
+    return median, ordered[widest - 1], ordered[n - widest]
+
+
+def paired_speedup(reference_seconds, other_seconds) -> dict:
+    """How many times faster the reference ran than the other, round by round.
+
+    Each round's two times were taken within seconds of each other, so their
+    ratio cancels the slow drift of a shared machine's load that a ratio of
+    two medians keeps; `median_interval` says how far the median ratio can
+    be trusted.
+    """
+    ratios = [
+        other / reference
+        for reference, other in zip(reference_seconds, other_seconds, strict=True)
+    ]
+    median, low, high = median_interval(ratios)
+    return {"median": median, "low": low, "high": high, "rounds": len(ratios)}
 
 
 def measure_torch(shape, batches, repeats, max_seconds):
@@ -195,8 +243,9 @@ def peak_memory_probe(layer_name: str, shape: dict, batches: int) -> int:
         measure_torch(shape, batches, repeats=1, max_seconds=0)
     else:
         model = _keras_model(layer_name, "auto", shape)
+        inputs = keras_inputs(x, y, shape["batch"])
         before = _rss_bytes()
-        model.fit(x, y, batch_size=shape["batch"], epochs=2, verbose=0)
+        model.fit(**inputs["train"], epochs=2, verbose=0)
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
 
 
@@ -245,42 +294,7 @@ def measure_torch_in_subprocess(shape, batches, repeats, max_seconds):
 
 
 def _torch_version() -> str | None:
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch.__version__
-
-
-def _backend_version(backend: str) -> str:
-    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend]
-    return __import__(module).__version__
-
-
-def environment() -> dict:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            names = [line for line in cpuinfo if line.startswith("model name")]
-        cpu = names[0].split(":", 1)[1].strip()
-    except (OSError, IndexError):
-        pass
-    backend = keras.backend.backend()
-    return {
-        "machine": {
-            "cpu": cpu,
-            "cores": os.cpu_count(),
-            "platform": platform.platform(),
-        },
-        "versions": {
-            "python": platform.python_version(),
-            "keras": keras.__version__,
-            "backend": backend,
-            backend: _backend_version(backend),
-            "numpy": np.__version__,
-            "torch": _torch_version(),
-        },
-    }
+    return library_version("torch")
 
 
 def compile_modes(backend: str) -> list[str]:
@@ -304,8 +318,13 @@ def run_benchmark(args) -> dict:
         entries = [
             (name, mode) for name in args.layers for mode in compile_modes(backend)
         ]
-        throughput = measure_keras(
-            entries, shape, args.batches, args.repeats, args.max_seconds
+        throughput, round_seconds = measure_keras(
+            entries,
+            shape,
+            args.batches,
+            args.repeats,
+            args.max_seconds,
+            args.min_rounds,
         )
         if _torch_version() is not None and not args.no_torch:
             entries.append((TORCH_GRU, None))
@@ -319,6 +338,23 @@ def run_benchmark(args) -> dict:
                 memory = measure_peak_memory(layer_name, shape, args.batches)
             flops = 0.0 if layer_name == BASELINE else forward_flops(shape)
             flops /= shape["batch"]
+            paired = {}
+            if (layer_name, mode) in round_seconds:
+                paired["round_seconds"] = round_seconds[layer_name, mode]
+                # ChungGRU's speedup over this model: ChungGRU compiled with
+                # Keras's default, and ChungGRU compiled as this model is.
+                for key, reference in (
+                    ("chung_gru_speedup", ("ChungGRU", "auto")),
+                    ("same_compile_speedup", ("ChungGRU", mode)),
+                ):
+                    if reference in round_seconds:
+                        paired[key] = {
+                            kind: paired_speedup(
+                                round_seconds[reference][kind],
+                                round_seconds[layer_name, mode][kind],
+                            )
+                            for kind in ("train", "infer")
+                        }
             results.append(
                 {
                     "shape": shape_name,
@@ -330,6 +366,7 @@ def run_benchmark(args) -> dict:
                     "train_fraction_of_gemm_peak": 3 * flops * train / peak,
                     "infer_fraction_of_gemm_peak": flops * infer / peak,
                     "peak_memory_mb": None if memory is None else memory / 2**20,
+                    **paired,
                 }
             )
             print(
@@ -338,11 +375,15 @@ def run_benchmark(args) -> dict:
                 flush=True,
             )
     return {
-        **environment(),
+        **environment("numpy", "torch"),
         "settings": {
             "batches_per_repetition": args.batches,
             "repetitions": args.repeats,
             "statistic": "median sequences/s after one warm-up repetition",
+            "paired_statistic": "ChungGRU's speedup over each Keras model "
+            "(ChungGRU compiled with the default, and as that model is): the "
+            "median over rounds of the two times' ratio, with a 95% "
+            "distribution-free confidence interval",
             "gemm_peak_gflops": peak / 1e9,
             "flops_per_training_step": "3x forward (forward, input and weight "
             "gradients)",
@@ -461,11 +502,19 @@ def parse_args(argv=None):
         "--max-seconds have passed (default 30)",
     )
     parser.add_argument(
+        "--min-rounds",
+        type=int,
+        default=8,
+        help="time at least this many rounds of the Keras models, whatever "
+        "--max-seconds says: a 95%% interval of a median needs 6 (default 8)",
+    )
+    parser.add_argument(
         "--max-seconds",
         type=float,
         default=20.0,
-        help="stop repeating a measurement after this long, "
-        "once two repetitions are in (default 20)",
+        help="stop repeating the Keras models once --min-rounds are in and this "
+        "many seconds per model have passed, and torch.nn.GRU once two "
+        "repetitions are in and this many seconds have (default 20)",
     )
     parser.add_argument(
         "--no-memory",

@@ -27,12 +27,13 @@ class ChungGRU(keras.layers.RNN):
     paper's update `h_t = (1 − z_t) ∘ h_{t-1} + z_t ∘ h̃_t` with the reset gate
     applied before the recurrent product, with the same weights, but with its
     own time loop: each step holds only the two recurrent products, the input
-    product and elementwise math (on TensorFlow and PyTorch the input products
-    of all time steps are one matmul before the loop; on JAX, whose XLA loop
-    runs faster reading narrow inputs, each step projects its own), the loop
-    is each backend's best (`lax.scan` on JAX, an XLA-compiled `while` loop on
-    TensorFlow even when the model is not compiled with XLA, a plain PyTorch
-    loop on PyTorch), and a hand-written backward pass collects the weight
+    product and elementwise math (on PyTorch the input products of all time
+    steps are one matmul before the loop; on TensorFlow and JAX, whose XLA
+    loops run faster reading narrow inputs, each step projects its own), the
+    loop is each backend's best (`lax.scan` on JAX, an XLA-compiled `while`
+    loop on TensorFlow even when the model is not compiled with XLA, both
+    unrolled for sequences of up to 16 steps, a plain PyTorch loop on
+    PyTorch), and a hand-written backward pass collects the weight
     gradients as large matmuls after the loop rather than one small matmul per
     step. A prediction keeps nothing for that backward pass: JAX runs the
     forward loop of the custom gradient only when something differentiates
@@ -50,7 +51,9 @@ class ChungGRU(keras.layers.RNN):
     Activations other than the default `"tanh"` and `"sigmoid"` run the same
     loop but are differentiated by the backend's autodiff, which is slower to
     train. `unroll` is accepted for compatibility with `keras.layers.GRU` and
-    has no effect. Gradients are first order only.
+    has no effect: the fused loop unrolls sequences of a known length of up
+    to 16 steps by itself, where XLA's loop costs more than their arithmetic,
+    and loops over longer ones. Gradients are first order only.
 
     Args:
         units: Positive integer, dimensionality of the state and the output.
@@ -87,8 +90,8 @@ class ChungGRU(keras.layers.RNN):
             `False`.
         stateful: Boolean, whether the final state of each batch is the
             initial state of the next. Defaults to `False`.
-        unroll: Boolean, accepted for compatibility; the fused loop is never
-            unrolled. Defaults to `False`.
+        unroll: Boolean, accepted for compatibility and ignored (see
+            above). Defaults to `False`.
         **kwargs: Base layer keyword arguments, such as `name`, `dtype` and
             `activity_regularizer`.
 

@@ -8,6 +8,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import keras
+import numpy as np
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "recurrent_throughput.py"
@@ -52,3 +54,64 @@ def test_flop_count_matches_the_issue_for_the_large_shape(benchmark):
     flops = 3 * benchmark.forward_flops(benchmark.SHAPES["large"])
 
     assert flops == pytest.approx(8.49e9, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("rounds", "ranks"),
+    # Published ranks of the distribution-free 95% interval of a median.
+    [(6, (1, 6)), (10, (2, 9)), (20, (6, 15)), (30, (10, 21))],
+)
+def test_median_interval_runs_between_the_tabulated_order_statistics(
+    benchmark, rounds, ranks
+):
+    values = np.random.default_rng(rounds).permutation(np.arange(1.0, rounds + 1))
+
+    median, low, high = benchmark.median_interval(list(values))
+
+    assert median == (rounds + 1) / 2
+    assert (low, high) == ranks
+
+
+def test_median_interval_has_none_below_six_rounds(benchmark):
+    assert benchmark.median_interval([1.0, 2.0, 3.0, 4.0, 5.0]) == (3.0, None, None)
+
+
+def test_median_interval_covers_the_median_at_least_as_often_as_it_says(benchmark):
+    rng = np.random.default_rng(0)
+    samples = rng.lognormal(size=(4000, 12))  # median 1, skewed like timings
+
+    covered = [
+        low <= 1.0 <= high
+        for _, low, high in map(benchmark.median_interval, samples.tolist())
+    ]
+
+    # 12 rounds give a 96.1% interval; 3 standard errors of 4000 draws below.
+    assert np.mean(covered) >= 0.961 - 3 * np.sqrt(0.961 * 0.039 / 4000)
+
+
+def test_paired_speedup_is_each_rounds_ratio_of_the_two_times(benchmark):
+    reference = [1.0, 2.0, 4.0, 1.0, 3.0, 2.0, 1.0, 5.0]
+    other = [2 * t for t in reference]
+
+    speedup = benchmark.paired_speedup(reference, other)
+
+    assert speedup == {"median": 2.0, "low": 2.0, "high": 2.0, "rounds": 8}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="it times TensorFlow's input"
+)
+def test_input_wait_script_times_both_feedings(capsys):
+    script = SCRIPT.with_name("tensorflow_input_wait.py")
+    spec = importlib.util.spec_from_file_location("tensorflow_input_wait", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    module.main(["--repeats", "2"])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert "tensorflow" in lines[0]
+    assert [line.split()[0] for line in lines[1:]] == ["fit", "predict"] * 2
+    for line in lines[1:]:
+        assert len(line.split("all:")[1].split()) == 2

@@ -223,3 +223,14 @@ def test_every_measured_snippet_is_checked_here():
     checked = {"add", "train", "evaluate", "train_tutorial", "convergence"}
 
     assert set(tutorial_results().MEASURED) == checked
+
+
+def test_a_target_inside_the_speedups_interval_is_a_tie():
+    verdict = collect_benchmarks().verdict
+
+    assert verdict((1.10, 1.02, 1.20), 1.0) == "met"
+    assert verdict((1.10, 0.98, 1.20), 1.0) == "tie"
+    assert verdict((0.90, 0.80, 0.95), 1.0) == "missed"
+    # Without an interval (torch.nn.GRU, timed apart), the median decides.
+    assert verdict((1.25, None, None), 1.2) == "met"
+    assert verdict((1.15, None, None), 1.2) == "missed"

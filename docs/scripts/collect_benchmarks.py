@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -30,6 +31,7 @@ BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 BUILTIN_LAYERS = {"GRU(reset_after=False)", "GRU()"}
 TORCH_GRU = "torch.nn.GRU"
 CELLWISE = "RNN(ChungGRUCell)"
+PAPERS_BUILTIN = "GRU(reset_after=False)"
 BASELINE = "no recurrent layer"
 NO_RESULTS = """!!! info "No results yet"
     Run `python benchmarks/recurrent_throughput.py` (with `KERAS_BACKEND` set
@@ -38,9 +40,78 @@ NO_RESULTS = """!!! info "No results yet"
 """
 
 
-def _best(rows, kind, layers):
-    candidates = [r for r in rows if r["layer"] in layers]
-    return max(candidates, key=lambda r: r[f"{kind}_seq_per_s"], default=None)
+def speedup(
+    chung: dict, row: dict, kind: str, paired_key: str = "chung_gru_speedup"
+) -> tuple[float, float | None, float | None]:
+    """`(median, low, high)`: how many times faster `chung` ran than `row`.
+
+    The paired per-round statistic and its 95% interval where the run
+    recorded it (`paired_key` of every Keras model's row: against
+    default-compiled `ChungGRU`, or against `ChungGRU` compiled as the row
+    is); otherwise the ratio of the two medians, with no interval
+    (`torch.nn.GRU`, timed in a process of its own).
+    """
+    paired = row.get(paired_key, {}).get(kind)
+    if paired is not None:
+        return paired["median"], paired["low"], paired["high"]
+    return chung[f"{kind}_seq_per_s"] / row[f"{kind}_seq_per_s"], None, None
+
+
+def format_speedup(value: tuple) -> str:
+    median, low, high = value
+    if low is None:
+        return f"{median:.2f}×"
+    return f"{median:.2f}× [{low:.2f}–{high:.2f}]"
+
+
+def verdict(value: tuple, target: float) -> str:
+    """Met, missed, or a tie with the target within the measurement's interval."""
+    median, low, high = value
+    if low is None:
+        return "met" if median >= target else "missed"
+    if low >= target:
+        return "met"
+    if high < target:
+        return "missed"
+    return "tie"
+
+
+def _shape_rows(report: dict) -> dict[str, list[dict]]:
+    shapes = {}
+    for row in report["results"]:
+        shapes.setdefault(row["shape"], []).append(row)
+    return shapes
+
+
+def _chung(rows: list[dict], jit_compile: str = "default") -> dict | None:
+    return next(
+        (
+            r
+            for r in rows
+            if r["layer"] == "ChungGRU" and r["jit_compile"] == jit_compile
+        ),
+        None,
+    )
+
+
+def against(rows, kind, layers, jit_compile=None) -> tuple[tuple, dict] | None:
+    """`ChungGRU`'s speedup over the row of `layers` it leads by least.
+
+    With `jit_compile` None, default-compiled `ChungGRU` against every
+    compilation of `layers`; otherwise `ChungGRU` against `layers`, both
+    compiled with that `jit_compile`.
+    """
+    chung = _chung(rows, jit_compile or "default")
+    candidates = [
+        r
+        for r in rows
+        if r["layer"] in layers and jit_compile in (None, r["jit_compile"])
+    ]
+    if chung is None or not candidates:
+        return None
+    key = "chung_gru_speedup" if jit_compile is None else "same_compile_speedup"
+    values = [(speedup(chung, r, kind, key), r) for r in candidates]
+    return min(values, key=lambda value_row: value_row[0][0])
 
 
 def summary_table(report: dict) -> str:
@@ -48,41 +119,37 @@ def summary_table(report: dict) -> str:
     lines = [
         "| shape | ChungGRU train seq/s | train ÷ fastest built-in Keras GRU "
         "| ChungGRU infer seq/s | infer ÷ fastest built-in Keras GRU "
-        "| infer ÷ RNN(ChungGRUCell) "
+        "| infer ÷ fastest GRU(reset_after=False), the paper's math "
+        "| infer ÷ RNN(ChungGRUCell), both default-compiled "
         "| ceiling: no recurrent layer ÷ that GRU, train "
         "| ÷ torch.nn.GRU train | ÷ torch.nn.GRU infer "
         "| peak MB: ChungGRU / built-in GRU |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    shapes = dict.fromkeys(r["shape"] for r in report["results"])
-    for shape in shapes:
-        rows = [r for r in report["results"] if r["shape"] == shape]
-        chung = next(
-            r
-            for r in rows
-            if r["layer"] == "ChungGRU" and r["jit_compile"] == "default"
+    for shape, rows in _shape_rows(report).items():
+        chung = _chung(rows)
+        fastest_builtin = against(rows, "train", BUILTIN_LAYERS)
+        baseline = max(
+            (r for r in rows if r["layer"] == BASELINE),
+            key=lambda r: r["train_seq_per_s"],
+            default=None,
         )
-        builtin = _best(rows, "train", BUILTIN_LAYERS)
-        baseline = _best(rows, "train", {BASELINE})
-        ceiling = (
-            "—"
-            if builtin is None or baseline is None
-            else f"{baseline['train_seq_per_s'] / builtin['train_seq_per_s']:.2f}×"
-        )
-        torch_rows = [r for r in rows if r["layer"] == TORCH_GRU]
-        torch = torch_rows[0] if torch_rows else None
+        if fastest_builtin is None or baseline is None:
+            ceiling = "—"
+        else:
+            builtin_rate = fastest_builtin[1]["train_seq_per_s"]
+            ceiling = f"{baseline['train_seq_per_s'] / builtin_rate:.2f}×"
 
-        def ratio(row, kind, chung=chung):
-            if row is None:
+        def cell(kind, layers, jit_compile=None, rows=rows):
+            found = against(rows, kind, layers, jit_compile)
+            if found is None:
                 return "—"
-            return f"{chung[f'{kind}_seq_per_s'] / row[f'{kind}_seq_per_s']:.2f}×"
-
-        def against_fastest(kind, layers, rows=rows):
-            row = _best(rows, kind, layers)
-            if row is None:
-                return "—"
+            value, row = found
+            if row["layer"] == TORCH_GRU or jit_compile is not None:
+                return format_speedup(value)
             return (
-                f"{ratio(row, kind)} ({row['layer']}, jit_compile={row['jit_compile']})"
+                f"{format_speedup(value)} "
+                f"({row['layer']}, jit_compile={row['jit_compile']})"
             )
 
         memories = [
@@ -97,13 +164,108 @@ def summary_table(report: dict) -> str:
         )
         lines.append(
             f"| {shape} | {chung['train_seq_per_s']:,.0f} "
-            f"| {against_fastest('train', BUILTIN_LAYERS)} "
+            f"| {cell('train', BUILTIN_LAYERS)} "
             f"| {chung['infer_seq_per_s']:,.0f} "
-            f"| {against_fastest('infer', BUILTIN_LAYERS)} "
-            f"| {against_fastest('infer', {CELLWISE})} "
-            f"| {ceiling} | {ratio(torch, 'train')} | {ratio(torch, 'infer')} "
+            f"| {cell('infer', BUILTIN_LAYERS)} "
+            f"| {cell('infer', {PAPERS_BUILTIN})} "
+            f"| {cell('infer', {CELLWISE}, 'default')} "
+            f"| {ceiling} | {cell('train', {TORCH_GRU})} "
+            f"| {cell('infer', {TORCH_GRU})} "
             f"| {memory} |"
         )
+    return "\n".join(lines)
+
+
+class Target(NamedTuple):
+    """One of issue #16's speed targets for `ChungGRU`."""
+
+    name: str
+    kind: str
+    layers: frozenset
+    speedup: float
+    shapes: frozenset | None = None
+    backends: frozenset | None = None
+    # Against `layers` compiled as `ChungGRU` is, once per compilation;
+    # otherwise default-compiled `ChungGRU` against any compilation.
+    same_compile: bool = False
+
+
+TARGETS = (
+    Target(
+        "inference ≥ 1.0× the fastest built-in Keras GRU",
+        "infer",
+        frozenset(BUILTIN_LAYERS),
+        1.0,
+    ),
+    Target(
+        "inference ≥ 1.0× RNN(ChungGRUCell)",
+        "infer",
+        frozenset({CELLWISE}),
+        1.0,
+        same_compile=True,
+    ),
+    Target(
+        "training ≥ 1.2× the fastest built-in Keras GRU",
+        "train",
+        frozenset(BUILTIN_LAYERS),
+        1.2,
+        shapes=frozenset({"large", "long"}),
+        backends=frozenset({"tensorflow", "jax"}),
+    ),
+    Target(
+        "inference ≥ 1.0× torch.nn.GRU, set for the best backend",
+        "infer",
+        frozenset({TORCH_GRU}),
+        1.0,
+        shapes=frozenset({"large", "long"}),
+    ),
+)
+
+
+def targets_table(report: dict) -> str:
+    """Each target, per shape: met, missed, or a tie within the interval."""
+    backend = report["versions"]["backend"]
+    shapes = _shape_rows(report)
+
+    def heading(shape):
+        paired = _chung(shapes[shape]).get("chung_gru_speedup")
+        if paired is None:
+            return shape
+        return f"{shape} ({paired['infer']['rounds']} rounds)"
+
+    lines = [
+        "| target | " + " | ".join(map(heading, shapes)) + " |",
+        "|---|" + "---|" * len(shapes),
+    ]
+    for target in TARGETS:
+        if target.backends is not None and backend not in target.backends:
+            continue
+        compilations = [None]
+        if target.same_compile:
+            compilations = list(
+                dict.fromkeys(
+                    r["jit_compile"]
+                    for r in report["results"]
+                    if r["layer"] == "ChungGRU"
+                )
+            )
+        for jit_compile in compilations:
+            name = target.name
+            if jit_compile is not None:
+                name += f", both jit_compile={jit_compile}"
+            cells = []
+            for shape, rows in shapes.items():
+                found = against(rows, target.kind, target.layers, jit_compile)
+                if found is None or (
+                    target.shapes is not None and shape not in target.shapes
+                ):
+                    cells.append("—")
+                    continue
+                value = found[0]
+                cells.append(
+                    f"{verdict(value, target.speedup)}: {format_speedup(value)}"
+                )
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -135,6 +297,16 @@ def backend_section(report: dict, chart: str) -> str:
             "",
             summary_table(report),
             "",
+            "Speedups are `ChungGRU`'s over the other model. In square brackets: a 95% "
+            "confidence interval of the median speedup over the paired rounds, "
+            "distribution-free (from order statistics); `torch.nn.GRU` runs in "
+            "a process of its own, so its ratio is of two medians and has none, "
+            "as has a comparison of fewer than six rounds. "
+            "Against each target, a speedup whose interval holds the target is "
+            "a tie:",
+            "",
+            targets_table(report),
+            "",
             f'??? note "All measurements, {BACKEND_NAMES.get(backend, backend)}"',
             "",
             *(f"    {line}" for line in report["table"].splitlines()),
@@ -157,7 +329,8 @@ def serving_section(report: dict) -> str:
             f"{machine['cpu']}; Keras {versions['keras']}, {backend} "
             f"{versions[backend]}. Statistic: {settings['statistic']}. "
             "Before: the model file's `RNN(ChungGRUCell)` form; after: the "
-            "serving path, the same weights in `ChungGRU`.",
+            "serving path, the same weights in `ChungGRU` (and, for "
+            "`predict_sums`, `predict_on_batch` in place of `predict`).",
             "",
             report["table"],
             "",

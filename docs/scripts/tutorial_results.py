@@ -71,6 +71,9 @@ CONVERGENCE_ARGUMENTS = ["--backends", "tensorflow,jax,torch"]
 
 def convergence_benchmark():
     """benchmarks/addition_convergence.py as a module (it is not a package's)."""
+    # Its shared `_environment` module sits beside it, as when it runs.
+    if str(CONVERGENCE.parent) not in sys.path:
+        sys.path.append(str(CONVERGENCE.parent))
     spec = importlib.util.spec_from_file_location("addition_convergence", CONVERGENCE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -200,9 +200,11 @@ def backward_loop(
     return d_initial, *outputs
 
 
-# On JAX, XLA's CPU while loop costs more per step than a short sequence's
-# arithmetic: unrolled, the tutorial shape (T=5) trains 1.6x faster and T=16
-# 1.15x, while T=32 is slower to run and every length slower to compile.
+# XLA's CPU while loop costs more per step than a short sequence's
+# arithmetic. Unrolled, on JAX the tutorial shape (T=5) trains 1.6x faster and
+# T=16 1.15x, while T=32 is slower to run and every length slower to compile;
+# on TensorFlow, T=5 and T=16 train and predict faster unrolled too (the
+# Benchmarks page's tutorial shape).
 UNROLL_MAX_STEPS = 16
 
 
@@ -213,11 +215,11 @@ def scan(step, init, sequence, num_outputs, reverse=False):
     `ops.scan` wants outputs shaped like the carry, so that backend gets its
     own loop (`tensorflow_loop.scan`).
     """
+    length = keras.tree.flatten(sequence)[0].shape[0]
+    # Unknown (`None`) or symbolic, as in a JAX export for any length.
+    unroll = isinstance(length, int) and length <= UNROLL_MAX_STEPS
     if keras.backend.backend() != "tensorflow":
-        length = keras.tree.flatten(sequence)[0].shape[0]
-        # Unknown (`None`) or symbolic, as in a JAX export for any length.
-        unroll = isinstance(length, int) and length <= UNROLL_MAX_STEPS
         return ops.scan(step, init, sequence, reverse=reverse, unroll=unroll)
     from keras_gru_cell._fused import tensorflow_loop
 
-    return tensorflow_loop.scan(step, init, sequence, num_outputs, reverse)
+    return tensorflow_loop.scan(step, init, sequence, num_outputs, reverse, unroll)

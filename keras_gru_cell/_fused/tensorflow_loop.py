@@ -105,9 +105,12 @@ def run(
     return fused(inputs, initial_state, recurrent_kernel, *weights)
 
 
-def scan(step, init, sequence, num_outputs, reverse=False):
-    """`loop.scan` on TensorFlow: a `while` loop over `TensorArray`s."""
+def scan(step, init, sequence, num_outputs, reverse=False, unroll=False):
+    """`loop.scan` on TensorFlow: a `while` loop over `TensorArray`s, or with
+    `unroll`, the steps one after another."""
     flat_sequence = keras.tree.flatten(sequence)
+    if unroll:
+        return _unrolled_scan(step, init, sequence, num_outputs, reverse)
     # XLA needs the static length for the TensorArrays when it is known.
     length = flat_sequence[0].shape[0] or tf.shape(flat_sequence[0])[0]
     inputs = [
@@ -135,3 +138,17 @@ def scan(step, init, sequence, num_outputs, reverse=False):
         maximum_iterations=length,
     )
     return carry, tuple(array.stack() for array in outputs)
+
+
+def _unrolled_scan(step, init, sequence, num_outputs, reverse):
+    flat_sequence = keras.tree.flatten(sequence)
+    length = flat_sequence[0].shape[0]
+    carry, outputs = init, [None] * length
+    for i in reversed(range(length)) if reverse else range(length):
+        carry, outputs[i] = step(
+            carry, keras.tree.pack_sequence_as(sequence, [t[i] for t in flat_sequence])
+        )
+    return carry, tuple(
+        tf.stack([step_outputs[k] for step_outputs in outputs])
+        for k in range(num_outputs)
+    )

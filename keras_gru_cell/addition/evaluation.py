@@ -14,10 +14,7 @@ from keras_gru_cell.addition.data import check_num_bits
 from keras_gru_cell.addition.data import decode_sums
 from keras_gru_cell.addition.data import encode_pairs
 from keras_gru_cell.addition.scoring import score_sums
-from keras_gru_cell.addition.serving import serving_model
-
-# Rows per forward pass: bounds memory at long lengths without slowing short ones.
-_BATCH_SIZE = 2000
+from keras_gru_cell.addition.serving import predict
 
 
 def check_addition_model(model: keras.Model) -> None:
@@ -115,7 +112,7 @@ def predict_sums(model: keras.Model, pairs: Sequence[tuple[int, int]]) -> list[i
         return []
     num_bits = max(2, max(max(a, b) for a, b in pairs).bit_length() + 1)
     x = encode_pairs(pairs, num_bits)
-    predictions = serving_model(model).predict(x, batch_size=_BATCH_SIZE, verbose=0)
+    predictions = predict(model, x)
     return decode_sums(predictions)
 
 
@@ -241,6 +238,6 @@ def _score_pairs(
     model: keras.Model, pairs: Sequence[tuple[int, int]], num_bits: int
 ) -> dict[str, float]:
     x = encode_pairs(pairs, num_bits)
-    predictions = serving_model(model).predict(x, batch_size=_BATCH_SIZE, verbose=0)
+    predictions = predict(model, x)
     expected = encode_pairs([(a + b, 0) for a, b in pairs], num_bits)[..., :1]
     return score_sums(expected, predictions)

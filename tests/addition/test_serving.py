@@ -10,6 +10,7 @@ from keras_gru_cell.addition.data import encode_pairs
 from keras_gru_cell.addition.evaluation import predict_sums
 from keras_gru_cell.addition.evaluation import random_pairs
 from keras_gru_cell.addition.pretrained import load_pretrained_model
+from keras_gru_cell.addition.serving import predict
 from keras_gru_cell.addition.serving import serving_model
 from tests.asserts import assert_allclose
 from tests.asserts import tolerance
@@ -38,6 +39,23 @@ def test_predictions_match_the_shipped_model(shipped, num_bits):
     expected = shipped.predict(x, verbose=0)
     assert actual.shape == expected.shape
     assert_allclose(actual, expected, **close("float32", num_bits, hidden_size))
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 50, 64])
+def test_predict_batch_by_batch_is_the_models_predict(shipped, batch_size):
+    x = encode_pairs(random_pairs(16, 50, seed=batch_size), 16)
+    hidden_size = shipped.layers[1].cell.units
+
+    actual = predict(shipped, x, batch_size=batch_size)
+
+    expected = shipped.predict(x, verbose=0)
+    assert isinstance(actual, np.ndarray)
+    assert actual.shape == expected.shape
+    assert_allclose(actual, expected, **close("float32", 16, hidden_size))
+
+
+def test_predict_of_no_rows_is_an_empty_batch_of_outputs(shipped):
+    assert predict(shipped, np.zeros((0, 8, 2), "float32")).shape == (0, 8, 1)
 
 
 def test_the_serving_model_holds_chung_gru_and_the_same_weights(shipped):

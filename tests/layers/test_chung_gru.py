@@ -225,7 +225,7 @@ def test_gradients_match_cellwise_rnn(rng, features, dtype):
         assert_allclose(actual, expected, **close(dtype, steps=2 * TIME))
 
 
-# Short sequences are unrolled on JAX, longer ones run in a loop: both sides of
+# Short sequences are unrolled, longer ones run in a loop: both sides of
 # the limit, 16 steps.
 @pytest.mark.parametrize("time", [16, 17, 40])
 def test_outputs_and_gradients_match_cellwise_rnn_at_any_length(rng, time):
