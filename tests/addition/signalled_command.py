@@ -78,7 +78,12 @@ def _arrange(moment, signum):
         ),
         "twice": (callbacks.HeldOutLog, "on_train_batch_end", at_step_60(twice)),
         "saving": (keras.Model, "save", lambda model, call: _send(signum)),
-        "predicting": (keras.Model, "predict", lambda model, call: _send(signum)),
+        # The commands predict batch by batch (`serving.predict`).
+        "predicting": (
+            keras.Model,
+            "predict_on_batch",
+            lambda model, call: _send(signum),
+        ),
         "exporting": (keras.Model, "export", lambda model, call: _send(signum)),
     }
     if moment in actions:
