@@ -445,8 +445,16 @@ def plot(report: dict, path: Path) -> None:
             for r in report["results"]
         )
     )
-    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    figure, axes = plt.subplots(1, 2, figsize=(12, 5.2), sharey=True)
     width = 0.8 / len(labels)
+    # One hue per layer, dark by default and light with jit_compile=True.
+    layers = list(dict.fromkeys(r["layer"] for r in report["results"]))
+    hues = plt.get_cmap("tab20").colors
+
+    def colour(label):
+        jit = label.endswith(" jit")
+        return hues[(2 * layers.index(label.removesuffix(" jit")) + jit) % 20]
+
     for axis, kind in zip(axes, ("train", "infer"), strict=True):
         for index, label in enumerate(labels):
             values = []
@@ -460,7 +468,7 @@ def plot(report: dict, path: Path) -> None:
                 ]
                 values.append(match[0] if match else float("nan"))
             positions = np.arange(len(shapes)) + (index - len(labels) / 2 + 0.5) * width
-            axis.bar(positions, values, width, label=label)
+            axis.bar(positions, values, width, label=label, color=colour(label))
         axis.axhline(1.0, color="black", linewidth=0.8)
         axis.set_xticks(np.arange(len(shapes)), shapes)
         axis.set_yscale("log")
@@ -469,13 +477,20 @@ def plot(report: dict, path: Path) -> None:
             "relative to ChungGRU"
         )
     axes[0].set_ylabel("sequences/s ÷ ChungGRU's (higher is faster)")
-    axes[1].legend(fontsize=8)
+    # Below the charts, where it hides no bar.
+    figure.legend(
+        *axes[0].get_legend_handles_labels(),
+        loc="lower center",
+        ncol=6,
+        fontsize=8,
+        frameon=False,
+    )
     versions = report["versions"]
     figure.suptitle(
         f"Keras {versions['keras']}, {versions['backend']} backend, "
         f"{report['machine']['cores']}-core {report['machine']['cpu']}"
     )
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.1, 1, 1))
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
