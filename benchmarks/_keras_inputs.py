@@ -15,7 +15,7 @@ def keras_inputs(x, y, batch: int) -> dict:
 
     Given arrays, Keras on TensorFlow feeds them through a `tf.data`
     pipeline with autotuning on, and many calls then returned only when the
-    autotuning thread's sleep, whose period doubles from 10 ms, ran out: an
+    autotuning thread's sleep, whose period doubles each time, ran out: an
     epoch of 0.7 s and one of 0.8 s both took 1.3 s, which hides the models'
     differences. On TensorFlow these are the same batches in a pipeline with
     autotuning off, which does not wait (`tensorflow_input_wait.py` times
@@ -31,15 +31,13 @@ def keras_inputs(x, y, batch: int) -> dict:
     options = tf.data.Options()
     options.autotune.enabled = False
 
-    def pipeline(*arrays):
-        data = tf.data.Dataset.from_tensor_slices(
-            arrays[0] if len(arrays) == 1 else arrays
-        )
+    def pipeline(slices):
+        data = tf.data.Dataset.from_tensor_slices(slices)
         return data.batch(batch).with_options(options)
 
     return {
         # `fit` cannot shuffle a dataset (it warns); shuffling the arrays, as
         # it does elsewhere, costs a millisecond or so an epoch.
-        "train": {"x": pipeline(x, y), "shuffle": False},
+        "train": {"x": pipeline((x, y)), "shuffle": False},
         "infer": {"x": pipeline(x)},
     }

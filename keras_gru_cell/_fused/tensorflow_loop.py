@@ -110,7 +110,7 @@ def scan(step, init, sequence, num_outputs, reverse=False, unroll=False):
     `unroll`, the steps one after another."""
     flat_sequence = keras.tree.flatten(sequence)
     if unroll:
-        return _unrolled_scan(step, init, sequence, num_outputs, reverse)
+        return _unrolled_scan(step, init, sequence, flat_sequence, num_outputs, reverse)
     # XLA needs the static length for the TensorArrays when it is known.
     length = flat_sequence[0].shape[0] or tf.shape(flat_sequence[0])[0]
     inputs = [
@@ -140,8 +140,7 @@ def scan(step, init, sequence, num_outputs, reverse=False, unroll=False):
     return carry, tuple(array.stack() for array in outputs)
 
 
-def _unrolled_scan(step, init, sequence, num_outputs, reverse):
-    flat_sequence = keras.tree.flatten(sequence)
+def _unrolled_scan(step, init, sequence, flat_sequence, num_outputs, reverse):
     length = flat_sequence[0].shape[0]
     carry, outputs = init, [None] * length
     for i in reversed(range(length)) if reverse else range(length):

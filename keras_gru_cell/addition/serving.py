@@ -91,9 +91,7 @@ def predict(model: keras.Model, x: np.ndarray, batch_size: int = BATCH_SIZE):
     serving = serving_model(model)
     return np.concatenate(
         [
-            keras.ops.convert_to_numpy(
-                serving.predict_on_batch(x[start : start + batch_size])
-            )
+            serving.predict_on_batch(x[start : start + batch_size])
             # One empty batch for no rows, so that the result keeps its shape.
             for start in range(0, len(x), batch_size) or [0]
         ]
