@@ -8,7 +8,6 @@ run whose result the page shows).
 """
 
 import doctest
-import importlib.util
 import io
 import re
 import subprocess
@@ -113,10 +112,6 @@ def test_every_api_reference_entry_is_public():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    importlib.util.find_spec("mkdocs") is None,
-    reason="needs the docs extra: pip install -e '.[docs]'",
-)
 def test_site_builds_strictly_with_no_broken_links(tmp_path):
     site = tmp_path / "site"
     build = subprocess.run(

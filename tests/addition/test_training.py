@@ -272,7 +272,6 @@ def test_resuming_with_another_model_size_says_how_to_go_on(tmp_path, monkeypatc
 
 
 def test_train_writes_tensorboard_logs_when_asked(tmp_path):
-    pytest.importorskip("tensorboard")
     settings = dataclasses.replace(TINY, steps=3)
     train_addition_model(
         settings, tmp_path / "run", tensorboard_dir=tmp_path / "tb", verbose=0

@@ -6,7 +6,6 @@ installed (`keras/src/visualization/plot_image_gallery.py`), so the checks
 compare with what `import keras` alone loads.
 """
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -35,20 +34,7 @@ print(json.dumps({{
 }}))
 """
 
-BACKENDS = [
-    pytest.param(
-        backend,
-        marks=pytest.mark.skipif(
-            importlib.util.find_spec(module) is None,
-            reason=f"{module} is not installed",
-        ),
-    )
-    for backend, module in (
-        ("jax", "jax"),
-        ("torch", "torch"),
-        ("tensorflow", "tensorflow"),
-    )
-]
+BACKENDS = ["jax", "torch", "tensorflow"]
 
 
 def imported_in_a_fresh_process(backend):
