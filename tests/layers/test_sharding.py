@@ -3,7 +3,8 @@
 The compiled train step of a layer whose work is independent per example
 should exchange nothing but the gradients' all-reduces: no all-gather,
 all-to-all or collective-permute of activations, no collective inside a
-loop, and no tensor the size of the whole batch. Each check compiles Keras's
+loop (where Keras's `RNN` falls short: see `CELLWISE`), and no tensor
+the size of the whole batch. Each check compiles Keras's
 JAX train step under `keras.distribution.DataParallel` over two virtual CPU
 devices, in a fresh JAX process (the device count is fixed when JAX
 starts), whatever backend runs the tests, and reads the optimized HLO.
@@ -25,10 +26,9 @@ pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("jax") is None, reason="jax is not installed"
 )
 
-# The local batch is prime and the global batch appears in no other shape,
-# so a shape with either dimension names a batch axis.
+# Each device's share of the batch; the global batch is twice as large. Both
+# appear in no other shape, so a shape with either names a batch axis.
 LOCAL_BATCH = 37
-GLOBAL_BATCH = 2 * LOCAL_BATCH
 # Longer than `loop.UNROLL_MAX_STEPS`, so that the layers run while loops.
 TIME_STEPS = 20
 
