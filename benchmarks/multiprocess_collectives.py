@@ -1,0 +1,351 @@
+"""The cost of a collective between 2 JAX processes on one CPU: a minimal case.
+
+Pure JAX, no Keras. Two processes, each pinned to its own core and holding
+one CPU device, connected by `jax.distributed.initialize` on 127.0.0.1, time
+three jitted programs on a batch sharded between them:
+
+- `all-reduce`: one all-reduce of 1,000 floats, a small model's gradients;
+- `RNN gradient`: the gradient of a tanh RNN over `--steps` steps, by JAX's
+  autodiff of `lax.scan`; the partitioner all-reduces the weight gradient
+  inside the backward loop, once per step, as it does for Keras's `RNN` and
+  `GRU` layers;
+- `RNN gradient, reduced once`: the same gradient, the weight gradient
+  formed after the loop from the per-step terms, so one all-reduce in all
+  (as `ChungGRU`'s backward pass does).
+
+Beside them, one process on one core runs the same programs on its share
+of the batch, without collectives: the time a perfect exchange would cost.
+Each configuration runs `--rounds` times, taking turns with the others, so
+that a loaded machine's changing load falls on all alike; the statistic is
+the median. `--xla-flags` and `--collectives` (JAX's
+`jax_cpu_collectives_implementation`) set what the two processes run with.
+
+Usage:
+
+    python benchmarks/multiprocess_collectives.py
+    python benchmarks/multiprocess_collectives.py --no-pin
+    python benchmarks/multiprocess_collectives.py \\
+        --xla-flags=--xla_cpu_multi_thread_eigen=false
+
+Needs two CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TIMEOUT = 600
+REPEATS = 50
+
+
+def _programs(steps: int, batch: int, units: int):
+    """`{name: (function, arguments)}`, each over a batch of `batch` rows per device."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from jax.sharding import NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    mesh = jax.sharding.Mesh(np.array(jax.devices()), ("batch",))
+    rows = NamedSharding(mesh, P(None, "batch"))
+    replicated = NamedSharding(mesh, P())
+    rng = np.random.default_rng(jax.process_index())
+    local = rng.standard_normal((steps, batch, units)).astype(np.float32)
+    inputs = jax.make_array_from_process_local_data(rows, local)
+    weights = jax.device_put(
+        np.random.default_rng(0).standard_normal((units, units)).astype(np.float32)
+        / units**0.5,
+        replicated,
+    )
+    gradients = jax.make_array_from_process_local_data(
+        NamedSharding(mesh, P("batch")), np.ones((1, 1000), np.float32)
+    )
+
+    def states(weights, inputs):
+        def step(h, x):
+            h = jnp.tanh(h @ weights + x)
+            return h, h
+
+        return jax.lax.scan(step, jnp.zeros(inputs.shape[1:]), inputs)[1]
+
+    def loss(weights, inputs):
+        return jnp.sum(states(weights, inputs) ** 2)
+
+    def reduced_once(weights, inputs):
+        # The same gradient by hand: the per-step terms from a backward
+        # loop, the weight gradient from them after it.
+        hs = states(weights, inputs)
+        previous = jnp.concatenate([jnp.zeros_like(hs[:1]), hs[:-1]])
+
+        def step(d_next, h):
+            d_h = 2 * h + d_next
+            d_z = d_h * (1 - h * h)
+            return d_z @ weights.T, d_z
+
+        _, d_z = jax.lax.scan(step, jnp.zeros_like(hs[0]), hs, reverse=True)
+        return jnp.tensordot(previous, d_z, axes=([0, 1], [0, 1]))
+
+    return {
+        "all-reduce": (
+            jax.jit(lambda g: g.sum(axis=0), out_shardings=replicated),
+            (gradients,),
+        ),
+        "RNN gradient": (
+            jax.jit(jax.grad(loss), out_shardings=replicated),
+            (weights, inputs),
+        ),
+        "RNN gradient, reduced once": (
+            jax.jit(reduced_once, out_shardings=replicated),
+            (weights, inputs),
+        ),
+    }
+
+
+def _child(args) -> None:
+    if not args.no_pin:
+        os.sched_setaffinity(0, args.cpus)
+    import jax
+    import numpy as np
+
+    if args.collectives:
+        jax.config.update("jax_cpu_collectives_implementation", args.collectives)
+    if args.no_async_dispatch:
+        jax.config.update("jax_cpu_enable_async_dispatch", False)
+    if args.num_processes > 1:
+        jax.distributed.initialize(
+            args.coordinator, args.num_processes, args.process_id
+        )
+    programs = _programs(args.steps, args.batch, args.units)
+    by_autodiff, by_hand = (
+        np.asarray(function(*arguments))
+        for name, (function, arguments) in programs.items()
+        if name.startswith("RNN")
+    )
+    np.testing.assert_allclose(by_hand, by_autodiff, rtol=1e-4, atol=1e-4)
+    result = {}
+    for name, (function, arguments) in programs.items():
+        text = function.lower(*arguments).compile().as_text()
+        function(*arguments).block_until_ready()
+        start = time.perf_counter()
+        for _ in range(REPEATS):
+            function(*arguments).block_until_ready()
+        result[name] = {
+            "ms": (time.perf_counter() - start) / REPEATS * 1000,
+            "all_reduces": _all_reduces_a_call(text, args.steps),
+        }
+    if args.num_processes > 1:
+        result["TCP round trip"] = {"ms": _round_trip_ms(args), "all_reduces": 0}
+    print(json.dumps(result))
+
+
+def _all_reduces_a_call(hlo: str, steps: int) -> int:
+    """All-reduces one call runs: those of a loop's body once a step."""
+    bodies = set(re.findall(r"body=%([\w.-]+)", hlo))
+    count, in_body = 0, False
+    for line in hlo.splitlines():
+        if not line.startswith(" ") and line.endswith("{"):
+            in_body = line.split()[0].lstrip("%") in bodies
+        elif " all-reduce(" in line or " all-reduce-start(" in line:
+            count += steps if in_body else 1
+    return count
+
+
+def _round_trip_ms(args) -> float:
+    """One small message there and back between the processes, over TCP
+    from Python: what the machine itself takes to wake the other process."""
+    host, port = args.coordinator.rsplit(":", 1)
+    port = int(port) + 1
+    if args.process_id == 0:
+        with socket.create_server((host, port)) as server:
+            peer = server.accept()[0]
+    else:
+        for _ in range(100):
+            try:
+                peer = socket.create_connection((host, port))
+                break
+            except ConnectionRefusedError:
+                time.sleep(0.05)
+    with peer:
+        peer.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        start = time.perf_counter()
+        for _ in range(10 * REPEATS):
+            if args.process_id == 0:
+                peer.sendall(b"x")
+                peer.recv(1)
+            else:
+                peer.sendall(peer.recv(1))
+        return (time.perf_counter() - start) / (10 * REPEATS) * 1000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(children: list[list[str]], xla_flags: str | None) -> dict:
+    """Runs the children together; returns process 0's measurements."""
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env.pop("XLA_FLAGS", None)
+    if xla_flags:
+        env["XLA_FLAGS"] = xla_flags
+    processes = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--child", *argv],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for argv in children
+    ]
+    outputs = []
+    try:
+        for process in processes:
+            outputs.append(process.communicate(timeout=TIMEOUT)[0])
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=TIMEOUT)
+    for process in processes:
+        if process.returncode != 0:
+            raise RuntimeError(f"a run failed with status {process.returncode}")
+    return json.loads(outputs[0].strip().splitlines()[-1])
+
+
+def _measure(args) -> dict[str, dict[str, float]]:
+    shape = [
+        *["--steps", str(args.steps), "--batch", str(args.batch)],
+        *["--units", str(args.units)],
+    ]
+    if args.collectives:
+        shape += ["--collectives", args.collectives]
+    shape += ["--no-pin"] * args.no_pin
+    shape += ["--no-async-dispatch"] * args.no_async_dispatch
+    runs = {"1 process × 1 core": [], "2 processes × 1 core": []}
+    for _ in range(args.rounds):
+        runs["1 process × 1 core"].append(
+            _run([[*shape, "--cpus", "0", "--num-processes", "1"]], args.xla_flags)
+        )
+        coordinator = f"127.0.0.1:{_free_port()}"
+        runs["2 processes × 1 core"].append(
+            _run(
+                [
+                    [
+                        *shape,
+                        *["--cpus", str(i), "--coordinator", coordinator],
+                        *["--num-processes", "2", "--process-id", str(i)],
+                    ]
+                    for i in range(2)
+                ],
+                args.xla_flags,
+            )
+        )
+    return {
+        configuration: {
+            name: {
+                "ms": statistics.median(r[name]["ms"] for r in results),
+                "all_reduces": measured["all_reduces"],
+            }
+            for name, measured in results[0].items()
+        }
+        for configuration, results in runs.items()
+    }
+
+
+def _report(args, medians) -> str:
+    import jax
+
+    one, two = medians["1 process × 1 core"], medians["2 processes × 1 core"]
+    settings = [
+        f"XLA_FLAGS={args.xla_flags or '(none)'}",
+        f"collectives: {args.collectives or 'default (gloo)'}",
+        "each process on every core" if args.no_pin else "one core a process",
+    ]
+    if args.no_async_dispatch:
+        settings.append("no async dispatch")
+    lines = [
+        f"jax {jax.__version__}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at the end; {'; '.join(settings)}",
+        f"{args.steps} steps, {args.batch} rows a process, {args.units} units; "
+        f"median of {args.rounds} rounds of {REPEATS} calls",
+        "",
+        f"{'program':<28} {'all-reduces':>11} {'1 process':>10} "
+        f"{'2 processes':>12} {'ratio':>7}",
+    ]
+    for name, measured in two.items():
+        alone = f"{one[name]['ms']:>8.2f}ms" if name in one else f"{'—':>10}"
+        ratio = f"{measured['ms'] / one[name]['ms']:>6.1f}×" if name in one else ""
+        lines.append(
+            f"{name:<28} {measured['all_reduces']:>11} {alone} "
+            f"{measured['ms']:>10.2f}ms {ratio:>7}"
+        )
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
+    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--units", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--xla-flags", help="XLA_FLAGS for every process")
+    parser.add_argument(
+        "--collectives", help="jax_cpu_collectives_implementation: gloo, mpi"
+    )
+    parser.add_argument(
+        "--no-pin", action="store_true", help="let every process use every core"
+    )
+    parser.add_argument(
+        "--no-async-dispatch",
+        action="store_true",
+        help="set jax_cpu_enable_async_dispatch to False",
+    )
+    parser.add_argument(
+        "--snippet", type=Path, help="also write the report to this Markdown file"
+    )
+    # The runs' own options.
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--cpus",
+        type=lambda text: {int(cpu) for cpu in text.split(",")},
+        help=argparse.SUPPRESS,
+    )
+    parser.add_argument("--coordinator", help=argparse.SUPPRESS)
+    parser.add_argument("--num-processes", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--process-id", type=int, help=argparse.SUPPRESS)
+    return parser
+
+
+def main() -> None:
+    args = _parser().parse_args()
+    if args.child:
+        _child(args)
+        return
+    if len(os.sched_getaffinity(0)) < 2:
+        sys.exit("This benchmark needs two CPU cores.")
+    report = _report(args, _measure(args))
+    print(report)
+    if args.snippet is not None:
+        command = shlex.join(
+            ["python", "benchmarks/multiprocess_collectives.py", *sys.argv[1:]]
+        )
+        args.snippet.write_text(
+            "<!-- written by benchmarks/multiprocess_collectives.py -->\n\n"
+            f"```console\n$ {command}\n{report}\n```\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
