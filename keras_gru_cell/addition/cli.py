@@ -24,12 +24,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from _keras_gru_cell_launcher import PROG
-from _keras_gru_cell_launcher import exit_at_once_on_signals
-from _keras_gru_cell_launcher import interruption_line
-from _keras_gru_cell_launcher import quiet_stderr
-from _keras_gru_cell_launcher import removed_if_interrupted
-from _keras_gru_cell_launcher import set_interrupt_hint
+from _keras_gru_cell_process import PROG
+from _keras_gru_cell_process import exit_at_once_on_signals
+from _keras_gru_cell_process import interruption_line
+from _keras_gru_cell_process import quiet_stderr
+from _keras_gru_cell_process import removed_if_interrupted
+from _keras_gru_cell_process import set_interrupt_hint
 from keras_gru_cell import _validation
 from keras_gru_cell.version import __version__
 

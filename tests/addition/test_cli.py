@@ -403,6 +403,26 @@ print(sorted({{m.split(".")[0] for m in sys.modules}} & {{"tensorflow", "keras"}
     assert result.stdout.strip() == "[]"
 
 
+def test_the_cli_and_the_launcher_depend_one_way():
+    # The launcher imports the CLI; the CLI shares the launcher's signal
+    # handling through `_keras_gru_cell_process`, which imports neither.
+    code = """
+import sys
+import _keras_gru_cell_process
+print(sorted(m for m in sys.modules if m.startswith(("keras", "_keras_gru_cell"))))
+from keras_gru_cell.addition import cli
+print("_keras_gru_cell_launcher" in sys.modules)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.stdout.splitlines() == ["['_keras_gru_cell_process']", "False"]
+
+
 # Errors the user can cause: one line, status 2.
 
 
