@@ -16,6 +16,8 @@ Usage:
     python benchmarks/recurrent_throughput.py --shapes large --repeats 3
 
 Writes `benchmarks/results/recurrent_throughput_<backend>.json` and `.png`.
+After a change to the chart, `--replot` redraws every backend's `.png` from
+its `.json`, measuring nothing.
 """
 
 from __future__ import annotations
@@ -432,65 +434,104 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+# Ratios above this are drawn to it, with their value written on the bar, so
+# that one outlier (torch.nn.GRU's inference at the tutorial shape) does not
+# flatten every other comparison.
+RATIO_AXIS_LIMIT = 2.0
+
+
+def _label(row: dict) -> str:
+    return row["layer"] + (" jit" if row["jit_compile"] == "True" else "")
+
+
 def plot(report: dict, path: Path) -> None:
+    """Charts the recurrent layers against each other and against GEMM peak.
+
+    Top: each layer's sequences/s as a multiple of default-compiled
+    ChungGRU's, on a linear axis. Bottom: the share of the measured GEMM
+    peak each reaches. "no recurrent layer", the head alone and tens of
+    times faster, would squeeze every comparison, so it is in the table only.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shapes = list(dict.fromkeys(r["shape"] for r in report["results"]))
-    labels = list(
-        dict.fromkeys(
-            f"{r['layer']}" + (" jit" if r["jit_compile"] == "True" else "")
-            for r in report["results"]
-        )
-    )
-    figure, axes = plt.subplots(1, 2, figsize=(12, 5.2), sharey=True)
-    width = 0.8 / len(labels)
+    rows = [r for r in report["results"] if r["layer"] != BASELINE]
+    shapes = list(dict.fromkeys(r["shape"] for r in rows))
+    labels = list(dict.fromkeys(_label(r) for r in rows))
     # One hue per layer, dark by default and light with jit_compile=True.
-    layers = list(dict.fromkeys(r["layer"] for r in report["results"]))
+    layers = list(dict.fromkeys(r["layer"] for r in rows))
     hues = plt.get_cmap("tab20").colors
 
     def colour(label):
         jit = label.endswith(" jit")
         return hues[(2 * layers.index(label.removesuffix(" jit")) + jit) % 20]
 
-    for axis, kind in zip(axes, ("train", "infer"), strict=True):
+    def values(label, key):
+        found = {r["shape"]: r[key] for r in rows if _label(r) == label}
+        return np.array([found.get(shape, np.nan) for shape in shapes])
+
+    figure, axes = plt.subplots(2, 2, figsize=(12, 9), sharex=True)
+    width = 0.8 / len(labels)
+    centres = np.arange(len(shapes))
+    for column, kind in enumerate(("train", "infer")):
+        ratio_axis, peak_axis = axes[:, column]
         for index, label in enumerate(labels):
-            values = []
-            for shape in shapes:
-                match = [
-                    r[f"{kind}_ratio_to_chung_gru"]
-                    for r in report["results"]
-                    if r["shape"] == shape
-                    and f"{r['layer']}" + (" jit" if r["jit_compile"] == "True" else "")
-                    == label
-                ]
-                values.append(match[0] if match else float("nan"))
-            positions = np.arange(len(shapes)) + (index - len(labels) / 2 + 0.5) * width
-            axis.bar(positions, values, width, label=label, color=colour(label))
-        axis.axhline(1.0, color="black", linewidth=0.8)
-        axis.set_xticks(np.arange(len(shapes)), shapes)
-        axis.set_yscale("log")
-        axis.set_title(
-            f"{'training' if kind == 'train' else 'inference'} throughput "
-            "relative to ChungGRU"
+            positions = centres + (index - len(labels) / 2 + 0.5) * width
+            ratios = values(label, f"{kind}_ratio_to_chung_gru")
+            clipped = np.minimum(ratios, RATIO_AXIS_LIMIT)
+            ratio_axis.bar(positions, clipped, width, label=label, color=colour(label))
+            for position, ratio in zip(positions, ratios, strict=True):
+                if ratio > RATIO_AXIS_LIMIT:
+                    ratio_axis.text(
+                        position,
+                        RATIO_AXIS_LIMIT,
+                        f" {ratio:.1f}× ",
+                        rotation=90,
+                        ha="center",
+                        va="top",
+                        fontsize=8,
+                        color="white",
+                        fontweight="bold",
+                    )
+            peaks = 100 * values(label, f"{kind}_fraction_of_gemm_peak")
+            peak_axis.bar(positions, peaks, width, color=colour(label))
+        ratio_axis.axhline(1.0, color="black", linewidth=0.8)
+        ratio_axis.set_ylim(0, RATIO_AXIS_LIMIT)
+        ratio_axis.set_title(
+            f"{'training' if kind == 'train' else 'inference'}: throughput ÷ ChungGRU's"
         )
-    axes[0].set_ylabel("sequences/s ÷ ChungGRU's (higher is faster)")
+        peak_axis.set_ylim(0, 100)
+        peak_axis.set_title(
+            f"{'training' if kind == 'train' else 'inference'}: "
+            "% of the measured GEMM peak"
+        )
+        peak_axis.set_xticks(centres, shapes)
+        for axis in (ratio_axis, peak_axis):
+            axis.grid(axis="y", color="0.85", linewidth=0.6)
+            axis.set_axisbelow(True)
+    axes[0, 0].set_ylabel("× default-compiled ChungGRU (higher is faster)")
+    axes[1, 0].set_ylabel(
+        f"% of {report['settings']['gemm_peak_gflops']:.0f} GFLOP/s "
+        "(100% = the roofline)"
+    )
     # Below the charts, where it hides no bar.
     figure.legend(
-        *axes[0].get_legend_handles_labels(),
+        *axes[0, 0].get_legend_handles_labels(),
         loc="lower center",
-        ncol=6,
-        fontsize=8,
+        ncol=5,
+        fontsize=9,
         frameon=False,
     )
     versions = report["versions"]
     figure.suptitle(
         f"Keras {versions['keras']}, {versions['backend']} backend, "
-        f"{report['machine']['cores']}-core {report['machine']['cpu']}"
+        f"{report['machine']['cores']}-core {report['machine']['cpu']}\n"
+        f'("{BASELINE}", the head alone, is in the table only)',
+        fontsize=11,
     )
-    figure.tight_layout(rect=(0, 0.1, 1, 1))
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
@@ -547,6 +588,12 @@ def parse_args(argv=None):
     )
     parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="measure nothing: redraw the chart of every "
+        "recurrent_throughput_<backend>.json in --output-dir from it",
+    )
     parser.add_argument("--torch-probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--shape-json", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -561,6 +608,11 @@ def main(argv=None) -> dict | None:
     if args.torch_probe:
         shape = json.loads(args.shape_json)
         print(*measure_torch(shape, args.batches, args.repeats, args.max_seconds))
+        return None
+    if args.replot:
+        for path in sorted(args.output_dir.glob("recurrent_throughput_*.json")):
+            plot(json.loads(path.read_text()), path.with_suffix(".png"))
+            print(f"wrote {path.with_suffix('.png')}")
         return None
     report = run_benchmark(args)
     add_ratios(report)

@@ -9,6 +9,7 @@ backend runs). The binary addition application built on it lives in
 import importlib
 import warnings
 
+from keras_gru_cell._addition_names import register_stand_ins
 from keras_gru_cell.chung_gru import ChungGRU
 from keras_gru_cell.chung_gru_cell import ChungGRUCell
 from keras_gru_cell.version import __version__
@@ -22,6 +23,10 @@ __all__ = [
     "chung_to_keras_gru_weights",
     "keras_gru_to_chung_weights",
 ]
+
+# So that addition model files, 0.1.0's included, load after `import
+# keras_gru_cell` alone, importing the addition when a file needs it.
+register_stand_ins()
 
 # Names of 0.1.0 that moved to `keras_gru_cell.addition`; they keep working,
 # with a warning, until 0.3.0. Loading them lazily keeps TensorFlow out of

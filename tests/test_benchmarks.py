@@ -6,6 +6,7 @@ writes a complete report, never how fast anything is.
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import keras
@@ -47,6 +48,16 @@ def test_tiny_run_writes_a_report_with_ratios_to_chung_gru(benchmark, tmp_path):
         line for line in written["table"].splitlines() if "no recurrent" in line
     )
     assert baseline_row.count("| — |") == 2
+
+
+def test_replot_redraws_each_chart_from_its_report_alone(benchmark, tmp_path):
+    for report in benchmark.RESULTS_DIR.glob("recurrent_throughput_*.json"):
+        shutil.copyfile(report, tmp_path / report.name)
+
+    assert benchmark.main(["--replot", "--output-dir", str(tmp_path)]) is None
+    reports = {path.stem for path in tmp_path.glob("*.json")}
+    assert reports
+    assert {path.stem for path in tmp_path.glob("*.png")} == reports
 
 
 def test_flop_count_matches_the_issue_for_the_large_shape(benchmark):

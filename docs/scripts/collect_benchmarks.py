@@ -290,7 +290,8 @@ def backend_section(report: dict, chart: str) -> str:
             f"Measured float32 GEMM peak: "
             f"{settings['gemm_peak_gflops']:,.0f} GFLOP/s.",
             "",
-            f"![Throughput relative to ChungGRU on the {backend} backend]({chart})",
+            "![Throughput relative to ChungGRU, and as a share of the GEMM peak, "
+            f"on the {backend} backend]({chart})",
             "",
             "Default-compiled `ChungGRU` against the targets (above 1× means "
             "`ChungGRU` is faster):",

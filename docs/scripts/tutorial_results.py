@@ -37,7 +37,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from keras_gru_cell.addition.cli import _parser as cli_parser
+from keras_gru_cell.addition.cli.parser import build_parser as cli_parser
 from keras_gru_cell.addition.training import PRESETS
 from keras_gru_cell.addition.training import TrainingSettings
 

@@ -94,11 +94,12 @@ if __name__ == "__main__":
     moment, name, *arguments = sys.argv[1:]
     signum = getattr(signal, name)
     import _keras_gru_cell_launcher as launcher
+    from _keras_gru_cell_process import quiet_stderr
 
     # Keras, imported here first, loads the backend: quietly, as the command
     # would.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with launcher.quiet_stderr():
+    with quiet_stderr():
         _arrange(moment, signum)
     sys.argv = ["keras-gru-cell", *arguments]
     status = launcher.main()

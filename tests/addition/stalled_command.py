@@ -31,11 +31,12 @@ def _stall_after_first_backup(marker):
 if __name__ == "__main__":
     marker, *arguments = sys.argv[1:]
     import _keras_gru_cell_launcher as launcher
+    from _keras_gru_cell_process import quiet_stderr
 
     # Keras, imported here first, loads the backend: quietly, as the command
     # would.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with launcher.quiet_stderr():
+    with quiet_stderr():
         _stall_after_first_backup(Path(marker))
     sys.argv = ["keras-gru-cell", *arguments]
     sys.exit(launcher.main())

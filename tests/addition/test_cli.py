@@ -16,10 +16,13 @@ import pytest
 import tensorflow as tf
 
 import keras_gru_cell
-from keras_gru_cell.addition import cli
 from keras_gru_cell.addition import data
 from keras_gru_cell.addition import evaluation
+from keras_gru_cell.addition.cli import add as add_command
 from keras_gru_cell.addition.cli import main
+from keras_gru_cell.addition.cli import options
+from keras_gru_cell.addition.cli import train as train_command
+from keras_gru_cell.addition.cli.parser import build_parser
 from keras_gru_cell.addition.distribution import DISTRIBUTIONS
 from keras_gru_cell.addition.training import PRESETS
 from keras_gru_cell.addition.training import TrainingSettings
@@ -299,7 +302,7 @@ def _subparsers(parser):
 
 
 def _every_argument():
-    parser = cli._parser()
+    parser = build_parser()
     for name, command in [("", parser), *_subparsers(parser).items()]:
         for action in command._actions:
             if not isinstance(
@@ -338,7 +341,7 @@ def test_every_argument_says_what_it_is_and_its_default(command, action):
 def test_train_help_gives_each_presets_value(option, field):
     (action,) = (
         action
-        for action in _subparsers(cli._parser())["train"]._actions
+        for action in _subparsers(build_parser())["train"]._actions
         if option in action.option_strings
     )
 
@@ -369,18 +372,18 @@ def test_the_documented_help_is_what_the_command_prints(monkeypatch):
     # docs/scripts/cli_reference.py writes the snippet at 80 columns.
     monkeypatch.setenv("COLUMNS", "80")
     snippet = (ROOT / "docs" / "snippets" / "cli_help.md").read_text()
-    parser = cli._parser()
+    parser = build_parser()
     for command in [parser, *_subparsers(parser).values()]:
         assert f"$ {command.prog} --help\n{command.format_help()}" in snippet
 
 
 def test_the_clis_copies_of_package_constants_agree():
     # The CLI keeps copies so that parsing needs no TensorFlow.
-    assert cli._DISTRIBUTIONS == DISTRIBUTIONS
-    assert cli._MAX_BITS == data.MAX_NUM_BITS
-    TrainingSettings(seed=cli._MAX_TRAINING_SEED)
+    assert train_command.DISTRIBUTIONS == DISTRIBUTIONS
+    assert options.MAX_BITS == data.MAX_NUM_BITS
+    TrainingSettings(seed=train_command.MAX_TRAINING_SEED)
     with pytest.raises(ValueError, match="`seed`"):
-        TrainingSettings(seed=cli._MAX_TRAINING_SEED + 1)
+        TrainingSettings(seed=train_command.MAX_TRAINING_SEED + 1)
 
 
 def test_the_cli_imports_no_tensorflow_before_silencing_it():
@@ -393,14 +396,34 @@ for name, path in [("keras_gru_cell", {str(package)!r}),
                    ("keras_gru_cell.addition", {str(package / "addition")!r})]:
     sys.modules[name] = types.ModuleType(name)
     sys.modules[name].__path__ = [path]
-from keras_gru_cell.addition import cli
-cli._parser().parse_args(["train", "--bits", "3:5", "--seed", "1"])
+from keras_gru_cell.addition.cli.parser import build_parser
+build_parser().parse_args(["train", "--bits", "3:5", "--seed", "1"])
 print(sorted({{m.split(".")[0] for m in sys.modules}} & {{"tensorflow", "keras"}}))
 """
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_cli_and_the_launcher_depend_one_way():
+    # The launcher imports the CLI; the CLI shares the launcher's signal
+    # handling through `_keras_gru_cell_process`, which imports neither.
+    code = """
+import sys
+import _keras_gru_cell_process
+print(sorted(m for m in sys.modules if m.startswith(("keras", "_keras_gru_cell"))))
+from keras_gru_cell.addition import cli
+print("_keras_gru_cell_launcher" in sys.modules)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.stdout.splitlines() == ["['_keras_gru_cell_process']", "False"]
 
 
 # Errors the user can cause: one line, status 2.
@@ -623,7 +646,7 @@ def test_ctrl_c_in_the_command_run_as_a_function_gives_one_line_and_130(
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(cli._COMMANDS, "add", interrupted)
+    monkeypatch.setattr(add_command, "run", interrupted)
     status, _, err = _run(capsys, "add", "1", "2")
 
     assert status == 130

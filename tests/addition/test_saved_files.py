@@ -1,5 +1,9 @@
 """Files saved by keras-gru-cell 0.1.0 load and add right after the package split."""
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -8,6 +12,7 @@ import pytest
 
 from keras_gru_cell import ChungGRU
 from keras_gru_cell import ChungGRUCell
+from keras_gru_cell._addition_names import ADDITION_NAMES
 from keras_gru_cell.addition import ExactMatch
 from keras_gru_cell.addition import QuadraticLoss
 from keras_gru_cell.addition import TimeDistributed
@@ -50,3 +55,74 @@ def test_a_0_1_0_file_keeps_its_compiled_loss_and_metric():
 
     assert isinstance(model.loss, QuadraticLoss)
     assert scores["exact_match"] == 1.0
+
+
+# What a user who imports only the library meets: a fresh interpreter that
+# has imported `keras_gru_cell` and nothing of the addition.
+_LOAD_WITH_THE_LIBRARY_ALONE = """
+import json, sys
+import keras
+import keras_gru_cell
+{before}
+imported_before = "keras_gru_cell.addition" in sys.modules
+try:
+    model = keras.saving.load_model(sys.argv[1])
+except ImportError as error:
+    print(json.dumps({{"error": str(error)}}))
+    raise SystemExit
+from keras_gru_cell.addition import QuadraticLoss, TimeDistributed, predict_sums
+pairs = [(2**70 - 1, 1), (5, 9), (0, 0)]
+print(json.dumps({{
+    "imported_before": imported_before,
+    "loss": isinstance(model.loss, QuadraticLoss),
+    "head": isinstance(model.layers[-1], TimeDistributed),
+    "sums": predict_sums(model, pairs) == [a + b for a, b in pairs],
+}}))
+"""
+
+
+def _load_with_the_library_alone(before=""):
+    code = _LOAD_WITH_THE_LIBRARY_ALONE.format(before=before)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(FIXTURES / FILES[0])],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_a_0_1_0_file_loads_after_importing_the_library_alone():
+    loaded = _load_with_the_library_alone()
+
+    assert loaded == {
+        "imported_before": False,
+        "loss": True,
+        "head": True,
+        "sums": True,
+    }
+
+
+@pytest.mark.slow
+def test_a_file_that_cannot_load_the_addition_names_the_import_it_needs():
+    # As if `keras_gru_cell.addition` could not be imported (no TensorFlow).
+    loaded = _load_with_the_library_alone(
+        before='sys.modules["keras_gru_cell.addition"] = None'
+    )
+
+    (line,) = loaded["error"].splitlines()
+    assert "`import keras_gru_cell.addition`" in line
+    assert "keras_gru_cell>TimeDistributed" in line
+
+
+def test_the_library_stands_in_for_every_name_the_addition_registers():
+    registered = {
+        name.removeprefix("keras_gru_cell>")
+        for name, registered in keras.saving.get_custom_objects().items()
+        if name.startswith("keras_gru_cell>")
+        and registered.__module__.startswith("keras_gru_cell.addition.")
+    }
+
+    assert registered == set(ADDITION_NAMES)
