@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import importlib.util
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -28,7 +27,6 @@ from _keras_gru_cell_launcher import PROG
 from _keras_gru_cell_launcher import exit_at_once_on_signals
 from _keras_gru_cell_launcher import interruption_line
 from _keras_gru_cell_launcher import quiet_stderr
-from _keras_gru_cell_launcher import removed_if_interrupted
 from _keras_gru_cell_launcher import set_interrupt_hint
 from keras_gru_cell import _validation
 from keras_gru_cell.version import __version__
@@ -39,6 +37,8 @@ _DEFAULT_BITS = "8,16,64,256,1024"
 # TensorFlow, which must wait until stderr is silenced (see
 # `_start_tensorflow`). The tests check that the copies agree.
 _DISTRIBUTIONS = ("none", "mirrored", "multi-process")
+# A copy of `export_formats.FORMATS`, for the same reason.
+_EXPORT_FORMATS = ("saved_model", "onnx", "litert")
 _MAX_BITS = 2**31 - 1
 _MAX_TRAINING_SEED = 2**31 - 1
 
@@ -326,9 +326,9 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export",
-        help="export a TensorFlow SavedModel",
-        description="Export a model as a TensorFlow SavedModel whose `serve` "
-        "endpoint takes any batch size and length.",
+        help="export a SavedModel, ONNX or LiteRT model for serving",
+        description="Export a model as a TensorFlow SavedModel, an ONNX model "
+        "or a LiteRT model that takes any batch size and length.",
     )
     export.add_argument(
         "--model",
@@ -341,8 +341,17 @@ def _parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         required=True,
-        metavar="DIR",
-        help="the SavedModel folder to create; must not exist or be empty (required)",
+        metavar="PATH",
+        help="the SavedModel folder (which may exist empty) or the .onnx or "
+        ".tflite file to create; must not exist (required)",
+    )
+    export.add_argument(
+        "--format",
+        choices=_EXPORT_FORMATS,
+        default=_EXPORT_FORMATS[0],
+        help="saved_model (TensorFlow Serving), onnx (ONNX Runtime) or litert "
+        "(LiteRT); onnx and litert need the TensorFlow backend "
+        "(default: %(default)s)",
     )
     return parser
 
@@ -573,33 +582,16 @@ def _evaluate(args) -> None:
 
 
 def _export(args) -> None:
-    out = args.out
-    with _user_path("--out", out):
-        taken = out.exists() and not (out.is_dir() and not any(out.iterdir()))
-    if taken:
-        raise UsageError(f"--out {str(out)!r} already exists; choose a new folder")
-    from keras_gru_cell.addition.serving import serving_model
+    from keras_gru_cell.addition import export_formats
 
-    model = _load_model(args.model)
-    with _user_path("--out", out):
-        out.parent.mkdir(parents=True, exist_ok=True)
-        # Export beside the target and rename, so no half-written SavedModel
-        # shows.
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        with removed_if_interrupted(staging):
-            # The model file's `RNN(ChungGRUCell)` steps one cell call at a
-            # time; the endpoint serves the same weights through `ChungGRU`.
-            serving_model(model).export(
-                str(staging / "saved_model"), format="tf_saved_model", verbose=0
-            )
-            with _user_path("--out", out):
-                os.replace(staging / "saved_model", out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    print(
-        f"Wrote a SavedModel to {out}; its `serve` endpoint takes any batch and length."
-    )
+        with _user_path("--out", args.out):
+            export_formats.check_export(args.out, args.format)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    model = _load_model(args.model)
+    with _user_path("--out", args.out):
+        print(export_formats.export_addition_model(model, args.out, args.format))
 
 
 _COMMANDS = {"train": _train, "add": _add, "evaluate": _evaluate, "export": _export}
