@@ -125,6 +125,11 @@ def test_a_format_the_backend_cannot_export_for_any_length_is_refused(
         export_formats.check_export(tmp_path / "adder", fmt, backend)
 
 
+def test_check_export_names_the_formats_for_an_unknown_one(tmp_path):
+    with pytest.raises(ValueError, match="one of saved_model, onnx, litert; got 'pb'"):
+        export_formats.check_export(tmp_path / "adder", "pb")
+
+
 @pytest.mark.parametrize("fmt", ["saved_model", "onnx", "litert"])
 def test_a_failed_export_leaves_nothing_behind(capsys, tmp_path, monkeypatch, fmt):
     def export(model, filepath, **kwargs):
