@@ -19,12 +19,13 @@ from _keras_gru_cell_launcher import removed_if_interrupted
 from keras_gru_cell.addition.serving import serving_model
 
 FORMATS = ("saved_model", "onnx", "litert")
-# `Model.export`'s name for each format, and what it writes.
+# `Model.export`'s name for each format.
 _KERAS_FORMATS = {"saved_model": "tf_saved_model", "onnx": "onnx", "litert": "litert"}
+# What each format writes, and what a runtime calls in it.
 _WRITTEN = {
     "saved_model": ("a SavedModel", "its `serve` endpoint"),
     "onnx": ("an ONNX model", "its input `summand_bits`"),
-    "litert": ("a LiteRT model", "its `serving_default` signature"),
+    "litert": ("a LiteRT model", "its `serving_default` signature (`summand_bits`)"),
 }
 # The backends that export an adder for any batch size and length. Keras
 # exports ONNX from PyTorch for one fixed shape, and LiteRT from TensorFlow
