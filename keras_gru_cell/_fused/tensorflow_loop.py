@@ -11,6 +11,7 @@ import keras
 import tensorflow as tf
 
 from keras_gru_cell._fused import loop
+from keras_gru_cell._fused import tensorflow_export_loop
 
 
 @functools.cache
@@ -40,7 +41,22 @@ def run(
     so Keras's `training` flag picks: keeping the residuals makes training
     faster, and not keeping them prediction. Either way the gradient is
     exact; without residuals, `loop.recompute` rebuilds them from the states.
+
+    A graph traced for export gets the forward loop alone, uncompiled (see
+    `tensorflow_export_loop`): converters read neither XLA calls nor gradients.
     """
+    if tensorflow_export_loop.tracing_for_export():
+        states, _ = loop.forward(
+            inputs,
+            initial_state,
+            recurrent_kernel,
+            mask,
+            recurrent_mask,
+            residuals=False,
+            kernel=kernel,
+            bias=bias,
+        )
+        return states
     forward = _xla_compiled(loop.forward)
     backward_loop = _xla_compiled(loop.backward_loop)
 
@@ -107,10 +123,13 @@ def run(
 
 def scan(step, init, sequence, num_outputs, reverse=False, unroll=False):
     """`loop.scan` on TensorFlow: a `while` loop over `TensorArray`s, or with
-    `unroll`, the steps one after another."""
+    `unroll`, the steps one after another; in a graph traced for export, a
+    `while` loop over plain tensors (`tensorflow_export_loop.scan`)."""
     flat_sequence = keras.tree.flatten(sequence)
     if unroll:
         return _unrolled_scan(step, init, sequence, flat_sequence, num_outputs, reverse)
+    if tensorflow_export_loop.tracing_for_export():
+        return tensorflow_export_loop.scan(step, init, sequence, reverse)
     # XLA needs the static length for the TensorArrays when it is known.
     length = flat_sequence[0].shape[0] or tf.shape(flat_sequence[0])[0]
     inputs = [
