@@ -39,6 +39,7 @@ class PerGateOrthogonal(keras.initializers.Initializer):
         >>> blocks = np.split(keras.ops.convert_to_numpy(kernel), 3, axis=1)
         >>> all(np.allclose(b.T @ b, np.eye(4), atol=1e-5) for b in blocks)
         True
+        >>> from keras_gru_cell import ChungGRUCell
         >>> cell = ChungGRUCell(4, recurrent_initializer=PerGateOrthogonal())
 
     References:

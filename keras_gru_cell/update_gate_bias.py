@@ -47,6 +47,7 @@ class UpdateGateBias(keras.initializers.Initializer):
         >>> b_z = keras.ops.convert_to_numpy(bias)[:4]
         >>> bool(np.all((b_z <= 0) & (b_z >= -np.log(63))))
         True
+        >>> from keras_gru_cell import ChungGRUCell
         >>> cell = ChungGRUCell(4, bias_initializer=UpdateGateBias(-1.0))
 
     References:
