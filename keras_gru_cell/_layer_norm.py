@@ -29,7 +29,12 @@ def normalize(x, gamma, beta, units: int):
 
 
 def _standardize(x):
-    mean = ops.mean(x, axis=-1, keepdims=True)
+    mean = _mean(x)
     centered = x - mean
-    variance = ops.mean(centered * centered, axis=-1, keepdims=True)
-    return centered / ops.sqrt(variance + EPSILON)
+    return centered / ops.sqrt(_mean(centered * centered) + EPSILON)
+
+
+def _mean(x):
+    # `keras.ops.mean` computes float64 in float32 on JAX and PyTorch (see
+    # `_ops`); a sum keeps the dtype.
+    return ops.sum(x, axis=-1, keepdims=True) / x.shape[-1]
