@@ -304,7 +304,10 @@ class ChungGRU(keras.layers.RNN):
         zoneout_mask = None
         if training and cell.zoneout > 0.0:
             zoneout_mask = _zoneout.keep_masks(
-                initial_state, sequences.shape[1], cell.zoneout, cell.seed_generator
+                initial_state,
+                ops.shape(sequences)[1],
+                cell.zoneout,
+                cell.seed_generator,
             )
 
         # Time-major before the loop: the inputs are narrower than their
