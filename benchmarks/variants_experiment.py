@@ -172,6 +172,13 @@ def mean_interval(values: list[float]) -> tuple[float, float | None]:
     return mean, quantile * statistics.stdev(values) / math.sqrt(len(values))
 
 
+def effect(mean: float, half: float | None) -> str:
+    """`helps` or `hurts` when the paired interval excludes zero."""
+    if half is None or abs(mean) <= half:
+        return "no measured effect"
+    return "helps" if mean > 0 else "hurts"
+
+
 def _percent(mean: float, half: float | None) -> str:
     text = f"{100 * mean:.1f}%"
     return text if half is None else f"{text} ± {100 * half:.1f}"
@@ -211,6 +218,7 @@ def render(results: dict) -> str:
             difference = f"{100 * mean:+.1f}" + (
                 "" if half is None else f" ± {100 * half:.1f}"
             )
+            difference += f" ({effect(mean, half)})"
         reached = [
             steps
             for run in option_runs
@@ -232,6 +240,14 @@ def render(results: dict) -> str:
                 "" if low is None else f" [{low:.2f}, {high:.2f}]"
             )
         lines.append(f"| `{name}` | {accuracy} | {difference} | {steps} | {cost} |")
+    lines += [
+        "",
+        "Test accuracy: the mean over seeds ± the half-width of its 95% "
+        "t-interval; the paired difference in percentage points. Steps: the "
+        "median over the seeds that reached the target (how many did). Time: "
+        "the median ratio of a training step's time to the baseline's, "
+        "measured side by side, [its 95% interval].",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -262,3 +262,6 @@ def test_variants_table_counts_steps_and_intervals_as_it_says():
     # t(0.975, 2) = 4.303; the standard deviation is 0.1.
     assert (round(mean, 6), round(half, 6)) == (0.8, round(4.303 * 0.1 / 3**0.5, 6))
     assert module.mean_interval([0.7])[1] is None
+    assert module.effect(0.02, 0.01) == "helps"
+    assert module.effect(-0.02, 0.01) == "hurts"
+    assert module.effect(0.02, 0.03) == "no measured effect"
