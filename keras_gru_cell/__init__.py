@@ -1,8 +1,8 @@
 """The gated recurrent unit of Chung et al. (2014) as Keras 3 layers.
 
-The library: `ChungGRUCell`, `ChungGRU` and the weight converters, which
-import only Keras and NumPy (and a backend's own library only when that
-backend runs). The binary addition application built on it lives in
+The library: `ChungGRUCell`, `ChungGRU`, their initializers and the weight
+converters, which import only Keras and NumPy (and a backend's own library
+only when that backend runs). The binary addition application built on it lives in
 `keras_gru_cell.addition`, which needs TensorFlow.
 """
 
@@ -12,6 +12,8 @@ import warnings
 from keras_gru_cell._addition_names import register_stand_ins
 from keras_gru_cell.chung_gru import ChungGRU
 from keras_gru_cell.chung_gru_cell import ChungGRUCell
+from keras_gru_cell.per_gate_orthogonal import PerGateOrthogonal
+from keras_gru_cell.update_gate_bias import UpdateGateBias
 from keras_gru_cell.version import __version__
 from keras_gru_cell.weights import chung_to_keras_gru_weights
 from keras_gru_cell.weights import keras_gru_to_chung_weights
@@ -19,6 +21,8 @@ from keras_gru_cell.weights import keras_gru_to_chung_weights
 __all__ = [
     "ChungGRU",
     "ChungGRUCell",
+    "PerGateOrthogonal",
+    "UpdateGateBias",
     "__version__",
     "chung_to_keras_gru_weights",
     "keras_gru_to_chung_weights",

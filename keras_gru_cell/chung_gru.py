@@ -9,6 +9,7 @@ import keras
 from keras import ops
 
 from keras_gru_cell import _fused
+from keras_gru_cell import _zoneout
 from keras_gru_cell.chung_gru_cell import ChungGRUCell
 
 
@@ -47,13 +48,19 @@ class ChungGRU(keras.layers.RNN):
     `RNN(ChungGRUCell(...))` with `get_weights`/`set_weights`.
 
     Masking, `go_backwards`, `stateful`, `initial_state`, dropout and recurrent
-    dropout all run in the fused loop, with the cell's own dropout masks.
-    Activations other than the default `"tanh"` and `"sigmoid"` run the same
-    loop but are differentiated by the backend's autodiff, which is slower to
-    train. `unroll` is accepted for compatibility with `keras.layers.GRU` and
-    has no effect: the fused loop unrolls sequences of a known length of up
-    to 16 steps by itself, where XLA's loop costs more than their arithmetic,
-    and loops over longer ones. Gradients are first order only.
+    dropout all run in the fused loop, with the cell's own dropout masks, and
+    so do the variants (see the [Variants](../variants.md) page): recurrent
+    DropConnect masks the recurrent kernel the loop receives, under the same
+    hand-written backward pass; layer normalization and zoneout change the
+    step, and like activations other than the default `"tanh"` and
+    `"sigmoid"`, run the same loop differentiated by the backend's autodiff,
+    which is slower to train. Zoneout's masks of all steps are drawn at once
+    before the loop, so in training the layer zones out other units than
+    `RNN(ChungGRUCell(...))` with the same seed, from the same distribution.
+    `unroll` is accepted for compatibility with `keras.layers.GRU` and has no
+    effect: the fused loop unrolls sequences of a known length of up to 16
+    steps by itself, where XLA's loop costs more than their arithmetic, and
+    loops over longer ones. Gradients are first order only.
 
     Args:
         units: Positive integer, dimensionality of the state and the output.
@@ -80,7 +87,18 @@ class ChungGRU(keras.layers.RNN):
         recurrent_dropout: Float in `[0, 1)`, the fraction of the state units
             dropped before the recurrent products, one mask per sequence.
             Defaults to `0.0`.
-        seed: Integer, the seed of the dropout masks. Defaults to `None`.
+        seed: Integer, the seed of the dropout, zoneout and DropConnect
+            masks. Defaults to `None`.
+        layer_normalization: Boolean, whether the input and the recurrent
+            parts of the pre-activations are layer normalized separately, per
+            gate, with gains and biases (Ba et al., 2016). Defaults to
+            `False`.
+        zoneout: Float in `[0, 1)`, the probability that a unit keeps its
+            previous state at a step in training; the expectation at
+            inference (Krueger et al., 2016). Defaults to `0.0`.
+        recurrent_dropconnect: Float in `[0, 1)`, the fraction of
+            `recurrent_kernel`'s weights dropped in training, one mask per
+            call (Wan et al., 2013; Merity et al., 2017). Defaults to `0.0`.
         return_sequences: Boolean, whether to return the output of every step
             rather than the last one. Defaults to `False`.
         return_state: Boolean, whether to return the final state after the
@@ -106,8 +124,8 @@ class ChungGRU(keras.layers.RNN):
         mask: Optional boolean `(batch, time)`; a masked step keeps the
             previous state and repeats the previous output. Set by `Masking`
             and `Embedding(mask_zero=True)` layers.
-        training: Python boolean, whether dropout is applied. Set by
-            `model.fit`.
+        training: Python boolean, whether dropout, zoneout and DropConnect
+            are applied. Set by `model.fit`.
 
     Returns:
         The last output `(batch, units)`, or every output
@@ -163,6 +181,9 @@ class ChungGRU(keras.layers.RNN):
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         seed: int | None = None,
+        layer_normalization: bool = False,
+        zoneout: float = 0.0,
+        recurrent_dropconnect: float = 0.0,
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
@@ -187,6 +208,9 @@ class ChungGRU(keras.layers.RNN):
             dropout=dropout,
             recurrent_dropout=recurrent_dropout,
             seed=seed,
+            layer_normalization=layer_normalization,
+            zoneout=zoneout,
+            recurrent_dropconnect=recurrent_dropconnect,
             dtype=kwargs.get("dtype"),
             trainable=kwargs.get("trainable", True),
             name="chung_gru_cell",
@@ -220,6 +244,9 @@ class ChungGRU(keras.layers.RNN):
     dropout = _cell_attribute("dropout")
     recurrent_dropout = _cell_attribute("recurrent_dropout")
     seed = _cell_attribute("seed")
+    layer_normalization = _cell_attribute("layer_normalization")
+    zoneout = _cell_attribute("zoneout")
+    recurrent_dropconnect = _cell_attribute("recurrent_dropconnect")
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         input_dim = self.cell.kernel.shape[0]
@@ -258,6 +285,30 @@ class ChungGRU(keras.layers.RNN):
         recurrent_mask = None
         if training and cell.recurrent_dropout > 0.0:
             recurrent_mask = cell.get_recurrent_dropout_mask(initial_state)
+        recurrent_kernel = ops.cast(cell.recurrent_kernel, dtype)
+        if training and cell.recurrent_dropconnect > 0.0:
+            recurrent_kernel = recurrent_kernel * ops.cast(
+                cell.get_recurrent_kernel_mask(), dtype
+            )
+        normalization = None
+        if cell.layer_normalization:
+            normalization = tuple(
+                ops.cast(weight, dtype)
+                for weight in (
+                    cell.input_gamma,
+                    cell.input_beta,
+                    cell.recurrent_gamma,
+                    cell.recurrent_beta,
+                )
+            )
+        zoneout_mask = None
+        if training and cell.zoneout > 0.0:
+            zoneout_mask = _zoneout.keep_masks(
+                initial_state,
+                ops.shape(sequences)[1],
+                cell.zoneout,
+                cell.seed_generator,
+            )
 
         # Time-major before the loop: the inputs are narrower than their
         # projections, so this transpose is the cheap one.
@@ -274,12 +325,15 @@ class ChungGRU(keras.layers.RNN):
             ops.cast(cell.kernel, dtype),
             ops.cast(cell.bias, dtype) if cell.use_bias else None,
             initial_state,
-            ops.cast(cell.recurrent_kernel, dtype),
+            recurrent_kernel,
             mask=mask,
             recurrent_mask=recurrent_mask,
             activation=cell.activation,
             recurrent_activation=cell.recurrent_activation,
             training=training,
+            normalization=normalization,
+            zoneout=cell.zoneout,
+            zoneout_mask=zoneout_mask,
         )
         outputs = states
         if mask is not None:

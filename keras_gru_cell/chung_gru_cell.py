@@ -8,8 +8,11 @@ from typing import Any
 import keras
 from keras import ops
 
+from keras_gru_cell import _dropconnect
+from keras_gru_cell import _layer_norm
 from keras_gru_cell import _ops
 from keras_gru_cell import _validation
+from keras_gru_cell import _zoneout
 from keras_gru_cell._dropout_rnn_cell import DropoutRNNCell
 from keras_gru_cell.weights import keras_gru_to_chung_weights
 
@@ -88,7 +91,24 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
         recurrent_dropout: Float in `[0, 1)`, the fraction of the state units
             dropped before the recurrent products (not in the carried state).
             One mask per sequence, held over all time steps. Defaults to `0.0`.
-        seed: Integer, the seed of the dropout masks. Defaults to `None`.
+        seed: Integer, the seed of the dropout, zoneout and DropConnect
+            masks. Defaults to `None`.
+        layer_normalization: Boolean, whether the input parts `x_t W` and the
+            recurrent parts `h_{t-1} U` of the pre-activations are layer
+            normalized separately, per gate, with gains and biases, before the
+            bias `b` is added (Ba et al., 2016). Adds the weights
+            `input_gamma`, `input_beta`, `recurrent_gamma` and
+            `recurrent_beta`, each `(3 * units,)`. Defaults to `False`.
+        zoneout: Float in `[0, 1)`, the probability that a unit keeps its
+            previous state at a step in training, drawn anew per step and
+            unit; at inference the state is the expectation
+            `zoneout · h_{t-1} + (1 − zoneout) · h_t` (Krueger et al., 2016).
+            Defaults to `0.0`.
+        recurrent_dropconnect: Float in `[0, 1)`, the fraction of the weights
+            of `recurrent_kernel` dropped in training, one mask per call of
+            the layer shared by every example and step, the rest scaled by
+            `1 / (1 − rate)` (Wan et al., 2013; Merity et al., 2017).
+            Defaults to `0.0`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -99,18 +119,22 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
             two meet as inf − inf, becomes NaN.
         states: The previous state: a `(batch, units)` tensor or a list
             holding one.
-        training: Python boolean, whether dropout is applied. Set by
-            `keras.layers.RNN` and `model.fit`.
+        training: Python boolean, whether dropout, zoneout and DropConnect
+            are applied. Set by `keras.layers.RNN` and `model.fit`. Zoneout
+            draws a mask at every step, which `keras.layers.RNN` on JAX can
+            do only with `unroll=True`; `ChungGRU` draws them before its loop
+            and needs no unrolling.
 
     Returns:
         A tuple `(output, new_states)`, where `output` is the new state
         `(batch, units)` and `new_states` has the structure of `states`.
 
     Raises:
-        ValueError: for a `units` that is not a positive integer, a dropout
-            rate outside `[0, 1)`, an unknown activation, initializer,
-            regularizer or constraint, an input that is not 2D, an input
-            feature size different from the one the cell was built for, or
+        ValueError: for a `units` that is not a positive integer, a dropout,
+            zoneout or DropConnect rate outside `[0, 1)`, an unknown
+            activation, initializer, regularizer or constraint, an input
+            that is not 2D, an input feature size different from the one the
+            cell was built for, or
             weights loaded from a file saved with another `units`, input
             feature size or `use_bias`.
 
@@ -136,10 +160,24 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
         >>> bool(np.allclose(actual, expected, atol=1e-5))
         True
 
+        The variants of the [Variants](../variants.md) page are options:
+
+        >>> cell = ChungGRUCell(4, layer_normalization=True, zoneout=0.1)
+        >>> tuple(keras.layers.RNN(cell)(inputs).shape)
+        (32, 4)
+
     References:
         - [Chung, Gulcehre, Cho & Bengio, 2014. Empirical evaluation of gated
           recurrent neural networks on sequence modeling](
           https://arxiv.org/abs/1412.3555)
+        - [Ba, Kiros & Hinton, 2016. Layer normalization](
+          https://arxiv.org/abs/1607.06450)
+        - [Krueger et al., 2016. Zoneout: regularizing RNNs by randomly
+          preserving hidden activations](https://arxiv.org/abs/1606.01305)
+        - [Wan et al., 2013. Regularization of neural networks using
+          DropConnect](https://proceedings.mlr.press/v28/wan13.html)
+        - [Merity, Keskar & Socher, 2017. Regularizing and optimizing LSTM
+          language models](https://arxiv.org/abs/1708.02182)
     """
 
     def __init__(
@@ -160,6 +198,9 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         seed: int | None = None,
+        layer_normalization: bool = False,
+        zoneout: float = 0.0,
+        recurrent_dropconnect: float = 0.0,
         **kwargs,
     ):
         units = _validation.positive_integer("units", units)
@@ -206,6 +247,11 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
             "recurrent_dropout", recurrent_dropout
         )
         self.seed = seed
+        self.layer_normalization = bool(layer_normalization)
+        self.zoneout = _validation.rate("zoneout", zoneout)
+        self.recurrent_dropconnect = _validation.rate(
+            "recurrent_dropconnect", recurrent_dropconnect
+        )
         # Read by DropoutRNNCell when keras.layers.RNN asks for the masks.
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
 
@@ -249,6 +295,36 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
             )
         else:
             self.bias = None
+        if self.layer_normalization:
+            # After the GRU's own weights, so that files of a cell without
+            # them keep their order.
+            for part in ("input", "recurrent"):
+                for name, initializer in (("gamma", "ones"), ("beta", "zeros")):
+                    weight = self.add_weight(
+                        shape=(3 * self.units,),
+                        name=f"{part}_{name}",
+                        initializer=initializer,
+                    )
+                    setattr(self, f"{part}_{name}", weight)
+
+    def get_recurrent_dropout_mask(self, step_input):
+        # keras.layers.RNN draws the masks here, once, before its time loop;
+        # drawing the DropConnect mask with them keeps the loop stateless.
+        if self.recurrent_dropconnect > 0.0:
+            self.get_recurrent_kernel_mask()
+        return super().get_recurrent_dropout_mask(step_input)
+
+    def reset_recurrent_dropout_mask(self):
+        super().reset_recurrent_dropout_mask()
+        self._recurrent_kernel_mask = None
+
+    def get_recurrent_kernel_mask(self):
+        """The DropConnect mask of `recurrent_kernel`, drawn once per call."""
+        if getattr(self, "_recurrent_kernel_mask", None) is None:
+            self._recurrent_kernel_mask = _dropconnect.mask(
+                self.recurrent_kernel, self.recurrent_dropconnect, self.seed_generator
+            )
+        return self._recurrent_kernel_mask
 
     def call(self, inputs, states, training=False):
         h_prev = states[0] if keras.tree.is_nested(states) else states
@@ -268,19 +344,49 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
         if training and self.recurrent_dropout > 0.0:
             h_rec = h_rec * self.get_recurrent_dropout_mask(h_prev)
 
+        recurrent_kernel = self.recurrent_kernel
+        if training and self.recurrent_dropconnect > 0.0:
+            recurrent_kernel = recurrent_kernel * ops.cast(
+                self.get_recurrent_kernel_mask(), recurrent_kernel.dtype
+            )
+        units = self.units
+        normalize = self.layer_normalization
+
         projected = _ops.matmul(x, self.kernel)
+        if normalize:
+            projected = _layer_norm.normalize(
+                projected, self.input_gamma, self.input_beta, units
+            )
         if self.use_bias:
             projected = projected + self.bias
         x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
 
         # z and r share one product with [U_z | U_r]; U_h needs r first.
-        zr = _ops.matmul(h_rec, self.recurrent_kernel[:, : 2 * self.units])
-        z = self.recurrent_activation(x_z + zr[:, : self.units])
-        r = self.recurrent_activation(x_r + zr[:, self.units :])
-        h_tilde = _ops.activation(self.activation)(
-            x_h + _ops.matmul(r * h_rec, self.recurrent_kernel[:, 2 * self.units :])
-        )
+        zr = _ops.matmul(h_rec, recurrent_kernel[:, : 2 * units])
+        if normalize:
+            zr = _layer_norm.normalize(
+                zr,
+                self.recurrent_gamma[: 2 * units],
+                self.recurrent_beta[: 2 * units],
+                units,
+            )
+        z = self.recurrent_activation(x_z + zr[:, :units])
+        r = self.recurrent_activation(x_r + zr[:, units:])
+        reset = _ops.matmul(r * h_rec, recurrent_kernel[:, 2 * units :])
+        if normalize:
+            reset = _layer_norm.normalize(
+                reset,
+                self.recurrent_gamma[2 * units :],
+                self.recurrent_beta[2 * units :],
+                units,
+            )
+        h_tilde = _ops.activation(self.activation)(x_h + reset)
         h = (1.0 - z) * h_prev + z * h_tilde
+        if self.zoneout > 0.0:
+            keep = None
+            if training:
+                keep = _zoneout.keep_mask(h_prev, self.zoneout, self.seed_generator)
+            h = _zoneout.apply(h_prev, h, self.zoneout, keep)
 
         new_states = [h] if keras.tree.is_nested(states) else h
         return h, new_states
@@ -369,5 +475,8 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,
+            "layer_normalization": self.layer_normalization,
+            "zoneout": self.zoneout,
+            "recurrent_dropconnect": self.recurrent_dropconnect,
         }
         return {**super().get_config(), **config}

@@ -18,6 +18,10 @@ import numpy as np
 
 __all__ = ["chung_to_keras_gru_weights", "keras_gru_to_chung_weights"]
 
+# The ChungGRUCell options that change what the layer computes in a way
+# keras.layers.GRU cannot.
+_VARIANTS = ("layer_normalization", "zoneout", "recurrent_dropconnect")
+
 # Points at which a gate activation is checked for f(−a) = 1 − f(a); they
 # cover the saturated tails and the linear part of sigmoid-like functions.
 _PROBE = np.linspace(-12.0, 12.0, 97)
@@ -31,9 +35,13 @@ def chung_to_keras_gru_weights(
     Args:
         weights: `[kernel, recurrent_kernel, bias]` of a `ChungGRUCell`, or
             `[kernel, recurrent_kernel]` when it has no bias, as NumPy arrays,
-            tensors or variables (for example `cell.get_weights()`).
+            tensors or variables (for example `cell.get_weights()`); or a
+            built `ChungGRUCell`, `ChungGRU` or `keras.layers.RNN` holding a
+            cell, whose weights and gate activation are then used and whose
+            options are checked.
         recurrent_activation: The gate activation both layers use. Defaults to
             `"sigmoid"`. The mapping is exact only when `f(−a) = 1 − f(a)`.
+            Ignored when `weights` is a layer.
 
     Returns:
         A new list of NumPy arrays in the same order, for
@@ -41,9 +49,11 @@ def chung_to_keras_gru_weights(
 
     Raises:
         ValueError: if the list does not hold 2 or 3 arrays of consistent GRU
-            shapes, if the bias has the `reset_after=True` shape
-            `(2, 3 * units)`, or if `recurrent_activation` has no exact
-            mapping.
+            shapes (a layer-normalized cell's weights hold 7 or 6), if the
+            bias has the `reset_after=True` shape `(2, 3 * units)`, if
+            `recurrent_activation` has no exact mapping, or if `weights` is a
+            layer with `layer_normalization`, `zoneout` or
+            `recurrent_dropconnect`, which `keras.layers.GRU` has not.
 
     Examples:
         >>> from keras_gru_cell import ChungGRUCell
@@ -57,6 +67,19 @@ def chung_to_keras_gru_weights(
         >>> bool(np.allclose(chung_out, builtin_out, atol=1e-6))
         True
     """
+    layer = getattr(weights, "cell", weights)
+    if isinstance(layer, keras.layers.Layer):
+        # Imported here: the cell module imports this one.
+        from keras_gru_cell.chung_gru_cell import ChungGRUCell
+
+        if not isinstance(layer, ChungGRUCell):
+            raise ValueError(
+                "Expected `weights` to be a list of arrays or a ChungGRUCell, "
+                "ChungGRU or RNN holding one; received a "
+                f"{type(weights).__name__}."
+            )
+        _refuse_variants(layer)
+        weights, recurrent_activation = layer.get_weights(), layer.recurrent_activation
     return _negate_update_gate(weights, recurrent_activation)
 
 
@@ -92,6 +115,22 @@ def keras_gru_to_chung_weights(
     return _negate_update_gate(weights, recurrent_activation)
 
 
+def _refuse_variants(cell: keras.layers.Layer) -> None:
+    options = [
+        f"{name}={getattr(cell, name)!r}"
+        for name in _VARIANTS
+        if getattr(cell, name, False)
+    ]
+    if options:
+        raise ValueError(
+            f"keras.layers.GRU cannot express a ChungGRUCell with "
+            f"{', '.join(options)}: it has no layer normalization, zoneout or "
+            "DropConnect, so no weights make it compute the same function. "
+            "(Recurrent DropConnect does nothing at inference: to serve a "
+            "model trained with it alone, convert `layer.get_weights()`.)"
+        )
+
+
 def _negate_update_gate(
     weights: Sequence[Any], recurrent_activation: Any
 ) -> list[np.ndarray]:
@@ -111,6 +150,13 @@ def _check_shapes(weights: Sequence[Any]) -> list[np.ndarray]:
         raise ValueError(
             "Expected `weights` to be a list [kernel, recurrent_kernel, bias] "
             f"or [kernel, recurrent_kernel]; received {type(weights).__name__}."
+        )
+    if len(weights) in (6, 7):
+        raise ValueError(
+            f"Received {len(weights)} arrays, the weights of a ChungGRUCell "
+            "with layer_normalization=True (kernel, recurrent_kernel, bias and "
+            "the normalization's gains and biases). keras.layers.GRU has no "
+            "layer normalization: no weights make it compute the same function."
         )
     if len(weights) not in (2, 3):
         raise ValueError(

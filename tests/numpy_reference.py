@@ -141,3 +141,65 @@ def chung_gru_gradients(x, probe, kernel, recurrent_kernel, bias):
         np.concatenate(d_u, axis=1),
         np.concatenate(d_b),
     )
+
+
+# The variants, written from their papers: layer normalization (Ba, Kiros &
+# Hinton, 2016, eqs. 3-4 applied to the input and recurrent parts as in their
+# section 3.1), zoneout (Krueger et al., 2016, eq. 4) and recurrent
+# DropConnect (Wan et al., 2013), each in the GRU of Chung et al. (2014).
+
+LAYER_NORM_EPSILON = 1e-3
+
+
+def layer_norm(a, gain, bias):
+    """Normalizes `a` (batch, units) over its units, then `gain ∘ â + bias`."""
+    mean = a.mean(axis=-1, keepdims=True)
+    std = np.sqrt(((a - mean) ** 2).mean(axis=-1, keepdims=True) + LAYER_NORM_EPSILON)
+    return gain * (a - mean) / std + bias
+
+
+def chung_gru_variant_step(
+    x_t,
+    h_prev,
+    kernel,
+    recurrent_kernel,
+    bias=None,
+    *,
+    norm=None,
+    zoneout=0.0,
+    keep=None,
+    kernel_mask=None,
+):
+    """One step of the paper's GRU with the variants.
+
+    `norm` is `None` or `(input_gain, input_bias, recurrent_gain,
+    recurrent_bias)`, each `(3 * units,)` in gate blocks `[z | r | h]`: every
+    gate's input part `x_t W_g` and recurrent part `h U_g` (for the candidate
+    `(r ∘ h) U_h`) is normalized on its own. `zoneout` is the rate: with
+    `keep` (batch, units) a unit marked True keeps `h_prev`; without it the
+    state is the expectation. `kernel_mask` multiplies `recurrent_kernel`.
+    """
+    units = h_prev.shape[-1]
+    if kernel_mask is not None:
+        recurrent_kernel = recurrent_kernel * kernel_mask
+    w = np.split(kernel, 3, axis=1)
+    u = np.split(recurrent_kernel, 3, axis=1)
+    b = np.split(np.zeros(3 * units) if bias is None else bias, 3)
+
+    def pre_activation(gate, input_part, recurrent_part):
+        if norm is not None:
+            gate_block = slice(gate * units, (gate + 1) * units)
+            gain_x, bias_x, gain_h, bias_h = (p[gate_block] for p in norm)
+            input_part = layer_norm(input_part, gain_x, bias_x)
+            recurrent_part = layer_norm(recurrent_part, gain_h, bias_h)
+        return input_part + recurrent_part + b[gate]
+
+    z = sigmoid(pre_activation(0, x_t @ w[0], h_prev @ u[0]))
+    r = sigmoid(pre_activation(1, x_t @ w[1], h_prev @ u[1]))
+    h_tilde = np.tanh(pre_activation(2, x_t @ w[2], (r * h_prev) @ u[2]))
+    h = (1.0 - z) * h_prev + z * h_tilde
+    if zoneout and keep is not None:
+        return np.where(keep, h_prev, h)
+    if zoneout:
+        return zoneout * h_prev + (1.0 - zoneout) * h
+    return h

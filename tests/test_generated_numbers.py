@@ -234,3 +234,34 @@ def test_a_target_inside_the_speedups_interval_is_a_tie():
     # Without an interval (torch.nn.GRU, timed apart), the median decides.
     assert verdict((1.25, None, None), 1.2) == "met"
     assert verdict((1.15, None, None), 1.2) == "missed"
+
+
+def variants_experiment():
+    return script("benchmarks/variants_experiment.py")
+
+
+def test_variants_table_is_rendered_from_the_committed_results():
+    module = variants_experiment()
+
+    expected = module.render(json.loads(module.RESULTS.read_text()))
+
+    assert module.SNIPPET.read_text() == expected, (
+        "docs/snippets/variants_experiment.md differs from "
+        "benchmarks/results/variants_experiment.json: run "
+        "`python benchmarks/variants_experiment.py --render-only`"
+    )
+
+
+def test_variants_table_counts_steps_and_intervals_as_it_says():
+    module = variants_experiment()
+    settings = {"train_examples": 100, "batch_size": 32, "target": 0.8}
+
+    assert module.steps_to_target([0.5, 0.79, 0.8, 0.9], settings) == 3 * 4
+    assert module.steps_to_target([0.5, 0.79], settings) is None
+    mean, half = module.mean_interval([0.7, 0.8, 0.9])
+    # t(0.975, 2) = 4.303; the standard deviation is 0.1.
+    assert (round(mean, 6), round(half, 6)) == (0.8, round(4.303 * 0.1 / 3**0.5, 6))
+    assert module.mean_interval([0.7])[1] is None
+    assert module.effect(0.02, 0.01) == "helps"
+    assert module.effect(-0.02, 0.01) == "hurts"
+    assert module.effect(0.02, 0.03) == "no measured effect"

@@ -22,6 +22,7 @@ import importlib
 
 import keras
 
+from keras_gru_cell import _layer_norm
 from keras_gru_cell._fused import loop
 
 _BACKEND_LOOPS = {
@@ -50,6 +51,9 @@ def run(
     activation=keras.activations.tanh,
     recurrent_activation=keras.activations.sigmoid,
     training=True,
+    normalization=None,
+    zoneout=0.0,
+    zoneout_mask=None,
 ):
     """Runs the recurrence over time-major inputs.
 
@@ -68,22 +72,47 @@ def run(
         training: Whether Keras runs the layer in training mode. TensorFlow,
             which cannot tell whether a pass will be differentiated, keeps
             the backward pass's residuals only then; JAX and PyTorch know.
+        normalization: `None`, or `(input_gamma, input_beta, recurrent_gamma,
+            recurrent_beta)` for layer normalization.
+        zoneout: The zoneout rate.
+        zoneout_mask: `None` (the expectation) or a boolean
+            `(time, batch, units)`, True where a unit keeps its state.
+
+    The hand-written backward pass covers neither layer normalization nor
+    zoneout: with either, the backend's autodiff differentiates the same
+    forward loop, still fused in time.
 
     Returns:
         The states after every step, `(time, batch, units)`.
     """
     backend = keras.backend.backend()
-    fused = backend in _BACKEND_LOOPS and has_fused_gradient(
-        activation, recurrent_activation
+    fused = (
+        backend in _BACKEND_LOOPS
+        and has_fused_gradient(activation, recurrent_activation)
+        and normalization is None
+        and zoneout == 0.0
     )
     # XLA's CPU loop runs faster reading each step's narrow inputs and
     # projecting them than reading each step's slice of precomputed
     # `(time, batch, 3 * units)` projections: on JAX under the hand-written
     # backward pass and under autodiff alike, and in TensorFlow's
     # XLA-compiled fused loop (TensorFlow's autodiff loop is not compiled).
-    per_step = backend == "jax" or (fused and backend == "tensorflow")
+    # Layer normalization normalizes `x_t W` before `b` is added: all steps'
+    # at once, before the loop.
+    per_step = normalization is None and (
+        backend == "jax" or (fused and backend == "tensorflow")
+    )
     step_weights = {"kernel": kernel, "bias": bias} if per_step else {}
-    sequence = inputs if per_step else loop.project(inputs, kernel, bias)
+    if normalization is not None:
+        input_gamma, input_beta, recurrent_gamma, recurrent_beta = normalization
+        units = recurrent_kernel.shape[0]
+        sequence = _layer_norm.normalize(
+            loop.project(inputs, kernel, None), input_gamma, input_beta, units
+        )
+        if bias is not None:
+            sequence = sequence + bias
+    else:
+        sequence = inputs if per_step else loop.project(inputs, kernel, bias)
     if fused:
         backend_loop = importlib.import_module(_BACKEND_LOOPS[backend])
         mode = {"training": bool(training)} if backend == "tensorflow" else {}
@@ -106,5 +135,10 @@ def run(
         recurrent_activation,
         residuals=False,
         **step_weights,
+        recurrent_normalization=(
+            None if normalization is None else (recurrent_gamma, recurrent_beta)
+        ),
+        zoneout=zoneout,
+        zoneout_mask=zoneout_mask,
     )
     return states

@@ -9,7 +9,9 @@ as well; TensorFlow, after a forward pass that kept no residuals, with
 import keras
 from keras import ops
 
+from keras_gru_cell import _layer_norm
 from keras_gru_cell import _ops
+from keras_gru_cell import _zoneout
 
 
 def project(inputs, kernel, bias):
@@ -29,6 +31,9 @@ def forward(
     residuals=True,
     kernel=None,
     bias=None,
+    recurrent_normalization=None,
+    zoneout=0.0,
+    zoneout_mask=None,
 ):
     """Returns `(states, (gates, candidates))`, all `(time, batch, ...)`.
 
@@ -37,30 +42,51 @@ def forward(
     instead, which each step projects. Without `residuals`, which only the
     backward pass reads, the second item is `None`: loops do not drop unused
     outputs by themselves.
+
+    The variants, which only autodiff differentiates: `recurrent_normalization`
+    is `None` or the `(gamma, beta)` of the recurrent parts' layer
+    normalization (`projected` then holds the normalized input parts);
+    `zoneout` is the zoneout rate, with `zoneout_mask` `None` (the
+    expectation) or a boolean `(time, batch, units)`, True where a unit keeps
+    its previous state.
     """
     units = recurrent_kernel.shape[0]
     kernel_zr = recurrent_kernel[:, : 2 * units]
     kernel_h = recurrent_kernel[:, 2 * units :]
     activation = _ops.activation(activation)
 
+    def recurrent_part(product, block):
+        if recurrent_normalization is None:
+            return product
+        gamma, beta = recurrent_normalization
+        return _layer_norm.normalize(product, gamma[block], beta[block], units)
+
     def step(h_prev, inputs):
-        projected_t, mask_t = inputs if mask is not None else (inputs, None)
+        projected_t = inputs["projected"]
         if kernel is not None:
             projected_t = project(projected_t, kernel, bias)
         h_rec = h_prev if recurrent_mask is None else h_prev * recurrent_mask
-        gates = recurrent_activation(
-            projected_t[:, : 2 * units] + _ops.matmul(h_rec, kernel_zr)
+        recurrent_zr = recurrent_part(
+            _ops.matmul(h_rec, kernel_zr), slice(None, 2 * units)
         )
+        gates = recurrent_activation(projected_t[:, : 2 * units] + recurrent_zr)
         z, r = gates[:, :units], gates[:, units:]
-        candidate = activation(
-            projected_t[:, 2 * units :] + _ops.matmul(r * h_rec, kernel_h)
+        recurrent_h = recurrent_part(
+            _ops.matmul(r * h_rec, kernel_h), slice(2 * units, None)
         )
+        candidate = activation(projected_t[:, 2 * units :] + recurrent_h)
         h = (1.0 - z) * h_prev + z * candidate
-        if mask_t is not None:
-            h = ops.where(mask_t, h, h_prev)
+        if zoneout > 0.0:
+            h = _zoneout.apply(h_prev, h, zoneout, inputs.get("keep"))
+        if "mask" in inputs:
+            h = ops.where(inputs["mask"], h, h_prev)
         return h, ((h, gates, candidate) if residuals else (h,))
 
-    sequence = projected if mask is None else (projected, mask)
+    sequence = {"projected": projected}
+    if mask is not None:
+        sequence["mask"] = mask
+    if zoneout_mask is not None:
+        sequence["keep"] = zoneout_mask
     _, outputs = scan(step, initial_state, sequence, 3 if residuals else 1)
     return outputs[0], (outputs[1:] if residuals else None)
 
