@@ -39,12 +39,13 @@ import re
 import shlex
 import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-TIMEOUT = 600
+from _children import free_port
+from _children import run_together
+
 REPEATS = 50
 
 
@@ -187,41 +188,13 @@ def _round_trip_ms(args) -> float:
         return (time.perf_counter() - start) / (10 * REPEATS) * 1000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run(children: list[list[str]], xla_flags: str | None) -> dict:
     """Runs the children together; returns process 0's measurements."""
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     env.pop("XLA_FLAGS", None)
     if xla_flags:
         env["XLA_FLAGS"] = xla_flags
-    processes = [
-        subprocess.Popen(
-            [sys.executable, __file__, "--child", *argv],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        for argv in children
-    ]
-    outputs = []
-    try:
-        for process in processes:
-            outputs.append(process.communicate(timeout=TIMEOUT)[0])
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=TIMEOUT)
-    for process in processes:
-        if process.returncode != 0:
-            raise RuntimeError(f"a run failed with status {process.returncode}")
-    return json.loads(outputs[0].strip().splitlines()[-1])
+    return run_together(__file__, children, env)
 
 
 def _measure(args) -> dict[str, dict[str, float]]:
@@ -238,7 +211,7 @@ def _measure(args) -> dict[str, dict[str, float]]:
         runs["1 process × 1 core"].append(
             _run([[*shape, "--cpus", "0", "--num-processes", "1"]], args.xla_flags)
         )
-        coordinator = f"127.0.0.1:{_free_port()}"
+        coordinator = f"127.0.0.1:{free_port()}"
         runs["2 processes × 1 core"].append(
             _run(
                 [

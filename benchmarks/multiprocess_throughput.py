@@ -28,18 +28,17 @@ import argparse
 import json
 import os
 import shlex
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from _children import free_port
+from _children import run_together
 from _environment import cpu_name
 
-TIMEOUT = 600
 ALL_REDUCES = 100
 
 
@@ -105,39 +104,11 @@ def _all_reduce_ms(size: int) -> float:
     return (time.perf_counter() - start) / ALL_REDUCES * 1000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run(children: list[list[str]]) -> dict[str, float]:
     """Runs the children together; returns process 0's measurements."""
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
     env.pop("XLA_FLAGS", None)
-    processes = [
-        subprocess.Popen(
-            [sys.executable, __file__, "--child", *argv],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        for argv in children
-    ]
-    outputs = []
-    try:
-        for process in processes:
-            outputs.append(process.communicate(timeout=TIMEOUT)[0])
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=TIMEOUT)
-    for process in processes:
-        if process.returncode != 0:
-            raise RuntimeError(f"a run failed with status {process.returncode}")
-    return json.loads(outputs[0].strip().splitlines()[-1])
+    return run_together(__file__, children, env)
 
 
 def _settings(args) -> list[str]:
@@ -155,7 +126,7 @@ def _measure(args) -> tuple[dict[str, float], float]:
     for _ in range(args.rounds):
         one = _run([[*settings, "--cpus", "0,1", "--distribute", "none"]])
         results["1 process × 2 cores"].append(one["steps_per_second"])
-        coordinator = f"127.0.0.1:{_free_port()}"
+        coordinator = f"127.0.0.1:{free_port()}"
         two = _run(
             [
                 [

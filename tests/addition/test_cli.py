@@ -28,26 +28,14 @@ from keras_gru_cell.addition.training import PRESETS
 from keras_gru_cell.addition.training import TrainingSettings
 from keras_gru_cell.addition.training import settings as settings_module
 from keras_gru_cell.addition.training.run import compiled_model
+from tests.addition.cli_runs import assert_usage_error
+from tests.addition.cli_runs import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 _INTERNAL_ERROR = re.compile(
     r"^keras-gru-cell: internal error: (?P<error>.+) "
     r"\(rerun with --debug for the traceback\)$"
 )
-
-
-def _run(capsys, *argv):
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def _assert_usage_error(status, err, pattern):
-    assert status == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("keras-gru-cell: error: ")
-    assert re.search(pattern, lines[0]), lines[0]
 
 
 def _shipped_model_path():
@@ -79,7 +67,7 @@ def _installed_command(tmp_path, *argv):
 
 
 def test_add_with_the_shipped_model_gives_1040_for_1024_plus_16(capsys):
-    status, out, _ = _run(capsys, "add", "1024", "16")
+    status, out, _ = run_cli(capsys, "add", "1024", "16")
     assert status == 0
     assert out.strip() == "1024 + 16 = 1040 (right)"
 
@@ -89,14 +77,14 @@ def test_add_with_the_shipped_model_is_exact_for_long_numbers(capsys, num_bits):
     rng = np.random.default_rng(num_bits)
     a = int.from_bytes(rng.bytes(num_bits // 8 + 1), "little") % 2**num_bits
     b = int.from_bytes(rng.bytes(num_bits // 8 + 1), "little") % 2**num_bits
-    status, out, _ = _run(capsys, "add", str(a), str(b))
+    status, out, _ = run_cli(capsys, "add", str(a), str(b))
     assert status == 0
     assert out.strip() == f"{a} + {b} = {a + b} (right)"
 
 
 @pytest.mark.slow
 def test_train_for_a_few_steps_writes_its_three_files(capsys, tmp_path):
-    status, out, _ = _run(
+    status, out, _ = run_cli(
         capsys,
         "train",
         "--steps",
@@ -125,7 +113,7 @@ def test_train_for_a_few_steps_writes_its_three_files(capsys, tmp_path):
 
 def test_evaluate_prints_a_row_per_length_then_the_carry_chains(capsys):
     shipped = str(_shipped_model_path())
-    status, out, _ = _run(capsys, "evaluate", "--model", shipped, "--bits", "5,40")
+    status, out, _ = run_cli(capsys, "evaluate", "--model", shipped, "--bits", "5,40")
     assert status == 0
     lines = out.strip().splitlines()
     assert lines[0].split() == ["bits", "sums", "exact", "match", "bit", "accuracy"]
@@ -143,7 +131,7 @@ def test_evaluate_counts_wrong_sums(capsys, tmp_path):
         [keras.Input((None, 2)), keras.layers.Dense(1, kernel_initializer="zeros")]
     )
     model.save(tmp_path / "zeros.keras")
-    status, out, _ = _run(
+    status, out, _ = run_cli(
         capsys, "evaluate", "--model", str(tmp_path / "zeros.keras"), "--bits", "8"
     )
     assert status == 0
@@ -155,7 +143,7 @@ def test_evaluate_counts_wrong_sums(capsys, tmp_path):
 
 def test_export_writes_a_saved_model_with_the_keras_models_outputs(capsys, tmp_path):
     shipped = _shipped_model_path()
-    status, _, _ = _run(
+    status, _, _ = run_cli(
         capsys, "export", "--model", str(shipped), "--out", str(tmp_path / "served")
     )
     assert status == 0
@@ -171,7 +159,7 @@ def test_export_writes_a_saved_model_with_the_keras_models_outputs(capsys, tmp_p
 
 @pytest.mark.slow
 def test_compare_builtin_reports_the_largest_differences(capsys):
-    status, out, _ = _run(
+    status, out, _ = run_cli(
         capsys,
         "train",
         "--compare-builtin",
@@ -355,7 +343,7 @@ def test_train_help_gives_each_presets_value(option, field):
 
 
 def test_version_prints_the_package_version(capsys):
-    status, out, err = _run(capsys, "--version")
+    status, out, err = run_cli(capsys, "--version")
     assert status == 0
     assert out == f"keras-gru-cell {keras_gru_cell.__version__}\n"
     assert err == ""
@@ -363,7 +351,7 @@ def test_version_prints_the_package_version(capsys):
 
 @pytest.mark.parametrize("command", [[], ["train"], ["add"], ["evaluate"], ["export"]])
 def test_help_exits_0_with_the_usage(capsys, command):
-    status, out, _ = _run(capsys, *command, "--help")
+    status, out, _ = run_cli(capsys, *command, "--help")
     assert status == 0
     assert out.startswith(f"usage: {' '.join(['keras-gru-cell', *command])} ")
 
@@ -455,37 +443,37 @@ print("_keras_gru_cell_launcher" in sys.modules)
     ],
 )
 def test_bad_arguments_give_one_line_and_status_2(capsys, argv, pattern):
-    status, _, err = _run(capsys, *argv)
-    _assert_usage_error(status, err, pattern)
+    status, _, err = run_cli(capsys, *argv)
+    assert_usage_error(status, err, pattern)
 
 
 def test_a_missing_model_file_gives_one_line(capsys, tmp_path):
-    status, _, err = _run(capsys, "add", "1", "2", "--model", str(tmp_path / "no"))
-    _assert_usage_error(status, err, "no model file at")
+    status, _, err = run_cli(capsys, "add", "1", "2", "--model", str(tmp_path / "no"))
+    assert_usage_error(status, err, "no model file at")
 
 
 def test_a_corrupted_model_file_gives_one_line(capsys, tmp_path):
     path = tmp_path / "broken.keras"
     path.write_bytes(b"PK\x03\x04 not really a zip")
-    status, _, err = _run(capsys, "evaluate", "--model", str(path))
-    _assert_usage_error(status, err, "cannot load a Keras model from")
+    status, _, err = run_cli(capsys, "evaluate", "--model", str(path))
+    assert_usage_error(status, err, "cannot load a Keras model from")
 
 
 def test_a_model_that_is_not_an_adder_gives_one_line(capsys, tmp_path):
     path = tmp_path / "dense.keras"
     keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(path)
-    status, _, err = _run(capsys, "add", "1", "2", "--model", str(path))
-    _assert_usage_error(status, err, "not an addition model")
+    status, _, err = run_cli(capsys, "add", "1", "2", "--model", str(path))
+    assert_usage_error(status, err, "not an addition model")
 
 
 def test_export_refuses_to_overwrite_a_folder(capsys, tmp_path):
     out = tmp_path / "served"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    status, _, err = _run(
+    status, _, err = run_cli(
         capsys, "export", "--model", str(_shipped_model_path()), "--out", str(out)
     )
-    _assert_usage_error(status, err, "already exists")
+    assert_usage_error(status, err, "already exists")
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     assert (out / "keep.txt").read_text() == "mine"
 
@@ -498,25 +486,25 @@ def test_train_into_an_interrupted_run_of_another_size_is_a_usage_error(
     wider = dataclasses.replace(PRESETS["default"], hidden_size=8)
     compiled_model(wider, metrics=False).save_weights(backup)
 
-    status, _, err = _run(
+    status, _, err = run_cli(
         capsys, "train", "--hidden", "4", "--steps", "2", "--out", str(tmp_path / "run")
     )
 
-    _assert_usage_error(status, err, r"holds an interrupted run.*delete")
+    assert_usage_error(status, err, r"holds an interrupted run.*delete")
 
 
 def test_train_refuses_an_out_path_that_is_a_file(capsys, tmp_path):
     path = tmp_path / "model.keras"
     path.write_bytes(b"user data")
-    status, _, err = _run(capsys, "train", "--steps", "2", "--out", str(path))
-    _assert_usage_error(status, err, "not a folder")
+    status, _, err = run_cli(capsys, "train", "--steps", "2", "--out", str(path))
+    assert_usage_error(status, err, "not a folder")
     assert path.read_bytes() == b"user data"
 
 
 def test_bad_train_arguments_leave_earlier_results_untouched(capsys, tmp_path):
     (tmp_path / "model.keras").write_bytes(b"earlier model")
-    status, _, err = _run(capsys, "train", "--hidden", "0", "--out", str(tmp_path))
-    _assert_usage_error(status, err, "--hidden")
+    status, _, err = run_cli(capsys, "train", "--hidden", "0", "--out", str(tmp_path))
+    assert_usage_error(status, err, "--hidden")
     assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
     assert (tmp_path / "model.keras").read_bytes() == b"earlier model"
 
@@ -535,9 +523,9 @@ def test_a_folder_that_cannot_be_created_gives_one_line(capsys, tmp_path, comman
     # Below a file: no folder can be made there, even by root.
     (tmp_path / "a file").write_text("mine")
     folder = str(tmp_path / "a file" / "run")
-    status, _, err = _run(capsys, *_folder_argv(command, folder, tmp_path))
+    status, _, err = run_cli(capsys, *_folder_argv(command, folder, tmp_path))
     option = "--tensorboard" if "tensorboard" in command else "--out"
-    _assert_usage_error(
+    assert_usage_error(
         status, err, f"{option} '{re.escape(folder)}' cannot be created or written"
     )
     assert [p.name for p in tmp_path.iterdir()] == ["a file"]
@@ -546,8 +534,8 @@ def test_a_folder_that_cannot_be_created_gives_one_line(capsys, tmp_path, comman
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux's /proc")
 @pytest.mark.parametrize("command", ["export", "train"])
 def test_an_out_folder_in_proc_gives_one_line(capsys, tmp_path, command):
-    status, _, err = _run(capsys, *_folder_argv(command, "/proc/x", tmp_path))
-    _assert_usage_error(status, err, "--out '/proc/x' cannot be created or written")
+    status, _, err = run_cli(capsys, *_folder_argv(command, "/proc/x", tmp_path))
+    assert_usage_error(status, err, "--out '/proc/x' cannot be created or written")
 
 
 def test_train_without_tensorboard_installed_says_so_in_one_line(
@@ -560,10 +548,10 @@ def test_train_without_tensorboard_installed_says_so_in_one_line(
         lambda name, *args: None if name == "tensorboard" else find_spec(name, *args),
     )
     out = tmp_path / "run"
-    status, _, err = _run(
+    status, _, err = run_cli(
         capsys, "train", "--out", str(out), "--tensorboard", str(tmp_path / "tb")
     )
-    _assert_usage_error(status, err, "--tensorboard.*pip install tensorboard")
+    assert_usage_error(status, err, "--tensorboard.*pip install tensorboard")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -572,10 +560,10 @@ def test_mirrored_on_a_backend_without_data_parallel_engine_gives_one_line(
 ):
     monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
     out = tmp_path / "run"
-    status, _, err = _run(
+    status, _, err = run_cli(
         capsys, "train", "--distribute", "mirrored", "--out", str(out)
     )
-    _assert_usage_error(status, err, "--distribute.*no data-parallel engine")
+    assert_usage_error(status, err, "--distribute.*no data-parallel engine")
     assert not out.exists()
 
 
@@ -586,8 +574,8 @@ def test_a_value_the_training_settings_refuse_is_a_usage_error(
     # must still reach the user as a usage error.
     monkeypatch.setattr(settings_module, "LOSSES", ("mse", "quadratic"))
     out = tmp_path / "run"
-    status, _, err = _run(capsys, "train", "--loss", "bce", "--out", str(out))
-    _assert_usage_error(status, err, "`loss`.*'bce'")
+    status, _, err = run_cli(capsys, "train", "--loss", "bce", "--out", str(out))
+    assert_usage_error(status, err, "`loss`.*'bce'")
     assert not out.exists()
 
 
@@ -605,7 +593,7 @@ def test_an_unexpected_value_error_is_an_internal_error_not_a_usage_error(
     capsys, monkeypatch
 ):
     _broken_predict_sums(monkeypatch)
-    status, out, err = _run(capsys, "add", "1", "2")
+    status, out, err = run_cli(capsys, "add", "1", "2")
     assert status == 1
     assert out == ""
     lines = err.splitlines()
@@ -618,7 +606,7 @@ def test_an_internal_error_with_many_lines_is_shown_in_one(capsys, monkeypatch):
         raise RuntimeError("first line\nsecond line")
 
     monkeypatch.setattr(evaluation, "predict_sums", predict_sums)
-    status, _, err = _run(capsys, "add", "1", "2")
+    status, _, err = run_cli(capsys, "add", "1", "2")
     assert status == 1
     (line,) = err.splitlines()
     assert _INTERNAL_ERROR.match(line)["error"] == "RuntimeError: first line"
@@ -626,7 +614,7 @@ def test_an_internal_error_with_many_lines_is_shown_in_one(capsys, monkeypatch):
 
 def test_debug_shows_the_traceback_of_an_unexpected_error(capsys, monkeypatch):
     _broken_predict_sums(monkeypatch)
-    status, _, err = _run(capsys, "--debug", "add", "1", "2")
+    status, _, err = run_cli(capsys, "--debug", "add", "1", "2")
     assert status == 1
     assert err.startswith("Traceback (most recent call last):")
     assert "in predict_sums" in err
@@ -634,8 +622,8 @@ def test_debug_shows_the_traceback_of_an_unexpected_error(capsys, monkeypatch):
 
 
 def test_debug_does_not_turn_usage_errors_into_tracebacks(capsys):
-    status, _, err = _run(capsys, "--debug", "add", "-1", "2")
-    _assert_usage_error(status, err, "`A`")
+    status, _, err = run_cli(capsys, "--debug", "add", "-1", "2")
+    assert_usage_error(status, err, "`A`")
 
 
 def test_ctrl_c_in_the_command_run_as_a_function_gives_one_line_and_130(
@@ -647,7 +635,7 @@ def test_ctrl_c_in_the_command_run_as_a_function_gives_one_line_and_130(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(add_command, "run", interrupted)
-    status, _, err = _run(capsys, "add", "1", "2")
+    status, _, err = run_cli(capsys, "add", "1", "2")
 
     assert status == 130
     assert err.splitlines() == ["keras-gru-cell: interrupted"]

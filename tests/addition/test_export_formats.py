@@ -9,26 +9,14 @@ import pytest
 
 from keras_gru_cell.addition import export_formats
 from keras_gru_cell.addition.cli import export as export_command
-from keras_gru_cell.addition.cli import main
 from keras_gru_cell.addition.data import decode_sums
 from keras_gru_cell.addition.data import encode_pairs
+from tests.addition.cli_runs import assert_usage_error
+from tests.addition.cli_runs import run_cli
 
 
 def _shipped_model_path():
     return resources.files("keras_gru_cell.addition.pretrained") / "addition.keras"
-
-
-def _run(capsys, *argv):
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def _assert_usage_error(status, err, pattern):
-    assert status == 2, err
-    (line,) = err.strip().splitlines()
-    assert line.startswith("keras-gru-cell: error: ")
-    assert pattern in line, line
 
 
 def _sums_in_runtime(path, fmt, pairs, num_bits):
@@ -56,7 +44,7 @@ def _sums_in_runtime(path, fmt, pairs, num_bits):
 )
 def test_the_exported_adder_adds_in_its_runtime(capsys, tmp_path, fmt, name):
     out = tmp_path / name
-    status, printed, err = _run(
+    status, printed, err = run_cli(
         capsys,
         "export",
         "--model",
@@ -80,7 +68,7 @@ def test_the_exported_adder_adds_in_its_runtime(capsys, tmp_path, fmt, name):
 def test_export_refuses_to_overwrite_a_file(capsys, tmp_path, fmt):
     out = tmp_path / "adder"
     out.write_text("mine")
-    status, _, err = _run(
+    status, _, err = run_cli(
         capsys,
         "export",
         "--model",
@@ -90,12 +78,12 @@ def test_export_refuses_to_overwrite_a_file(capsys, tmp_path, fmt):
         "--format",
         fmt,
     )
-    _assert_usage_error(status, err, "already exists; choose a new file name")
+    assert_usage_error(status, err, "already exists; choose a new file name")
     assert out.read_text() == "mine"
 
 
 def test_an_unknown_format_is_one_line(capsys, tmp_path):
-    status, _, err = _run(
+    status, _, err = run_cli(
         capsys,
         "export",
         "--model",
@@ -105,7 +93,7 @@ def test_an_unknown_format_is_one_line(capsys, tmp_path):
         "--format",
         "tflite",
     )
-    _assert_usage_error(status, err, "argument --format: invalid choice: 'tflite'")
+    assert_usage_error(status, err, "argument --format: invalid choice: 'tflite'")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -139,7 +127,7 @@ def test_a_failed_export_leaves_nothing_behind(capsys, tmp_path, monkeypatch, fm
         raise RuntimeError("converter failed")
 
     monkeypatch.setattr(keras.Model, "export", export)
-    status, _, err = _run(
+    status, _, err = run_cli(
         capsys,
         "export",
         "--model",
