@@ -10,7 +10,6 @@ devices, in a fresh JAX process (the device count is fixed when JAX
 starts), whatever backend runs the tests, and reads the optimized HLO.
 """
 
-import importlib.util
 import json
 import math
 import os
@@ -21,10 +20,6 @@ from pathlib import Path
 import pytest
 
 import keras_gru_cell
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("jax") is None, reason="jax is not installed"
-)
 
 # Each device's share of the batch; the global batch is twice as large. Both
 # appear in no other shape, so a shape with either names a batch axis.
