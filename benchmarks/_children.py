@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import socket
 import subprocess
@@ -44,3 +45,16 @@ def run_together(script: str, children: list[list[str]], env: dict) -> dict:
         if process.returncode != 0:
             raise RuntimeError(f"a run failed with status {process.returncode}")
     return json.loads(outputs[0].strip().splitlines()[-1])
+
+
+def add_child_options(parser: argparse.ArgumentParser) -> None:
+    """The hidden options with which a benchmark runs itself as a child."""
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--cpus",
+        type=lambda text: {int(cpu) for cpu in text.split(",")},
+        help=argparse.SUPPRESS,
+    )
+    parser.add_argument("--coordinator", help=argparse.SUPPRESS)
+    parser.add_argument("--num-processes", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--process-id", type=int, help=argparse.SUPPRESS)

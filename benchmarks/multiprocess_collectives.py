@@ -43,6 +43,7 @@ import sys
 import time
 from pathlib import Path
 
+from _children import add_child_options
 from _children import free_port
 from _children import run_together
 
@@ -289,15 +290,7 @@ def _parser() -> argparse.ArgumentParser:
         "--snippet", type=Path, help="also write the report to this Markdown file"
     )
     # The runs' own options.
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--cpus",
-        type=lambda text: {int(cpu) for cpu in text.split(",")},
-        help=argparse.SUPPRESS,
-    )
-    parser.add_argument("--coordinator", help=argparse.SUPPRESS)
-    parser.add_argument("--num-processes", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--process-id", type=int, help=argparse.SUPPRESS)
+    add_child_options(parser)
     return parser
 
 

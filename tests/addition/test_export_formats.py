@@ -19,6 +19,16 @@ def _shipped_model_path():
     return resources.files("keras_gru_cell.addition.pretrained") / "addition.keras"
 
 
+def _export(capsys, out, fmt):
+    """`keras-gru-cell export` of the shipped model to `out` in `fmt`."""
+    return run_cli(
+        capsys,
+        "export",
+        *("--model", str(_shipped_model_path())),
+        *("--out", str(out), "--format", fmt),
+    )
+
+
 def _sums_in_runtime(path, fmt, pairs, num_bits):
     """The exported adder's sums of `pairs`, run in the format's own runtime."""
     x = encode_pairs(pairs, num_bits)
@@ -44,16 +54,7 @@ def _sums_in_runtime(path, fmt, pairs, num_bits):
 )
 def test_the_exported_adder_adds_in_its_runtime(capsys, tmp_path, fmt, name):
     out = tmp_path / name
-    status, printed, err = run_cli(
-        capsys,
-        "export",
-        "--model",
-        str(_shipped_model_path()),
-        "--out",
-        str(out),
-        "--format",
-        fmt,
-    )
+    status, printed, err = _export(capsys, out, fmt)
     assert status == 0, err
     assert str(out) in printed
     assert [p.name for p in tmp_path.iterdir()] == [name]
@@ -68,31 +69,13 @@ def test_the_exported_adder_adds_in_its_runtime(capsys, tmp_path, fmt, name):
 def test_export_refuses_to_overwrite_a_file(capsys, tmp_path, fmt):
     out = tmp_path / "adder"
     out.write_text("mine")
-    status, _, err = run_cli(
-        capsys,
-        "export",
-        "--model",
-        str(_shipped_model_path()),
-        "--out",
-        str(out),
-        "--format",
-        fmt,
-    )
+    status, _, err = _export(capsys, out, fmt)
     assert_usage_error(status, err, "already exists; choose a new file name")
     assert out.read_text() == "mine"
 
 
 def test_an_unknown_format_is_one_line(capsys, tmp_path):
-    status, _, err = run_cli(
-        capsys,
-        "export",
-        "--model",
-        str(_shipped_model_path()),
-        "--out",
-        str(tmp_path / "adder"),
-        "--format",
-        "tflite",
-    )
+    status, _, err = _export(capsys, tmp_path / "adder", "tflite")
     assert_usage_error(status, err, "argument --format: invalid choice: 'tflite'")
     assert list(tmp_path.iterdir()) == []
 
@@ -127,16 +110,7 @@ def test_a_failed_export_leaves_nothing_behind(capsys, tmp_path, monkeypatch, fm
         raise RuntimeError("converter failed")
 
     monkeypatch.setattr(keras.Model, "export", export)
-    status, _, err = run_cli(
-        capsys,
-        "export",
-        "--model",
-        str(_shipped_model_path()),
-        "--out",
-        str(tmp_path / "out" / "adder"),
-        "--format",
-        fmt,
-    )
+    status, _, err = _export(capsys, tmp_path / "out" / "adder", fmt)
     assert status == 1
     (line,) = err.strip().splitlines()
     assert "RuntimeError: converter failed" in line
