@@ -1,4 +1,4 @@
-"""What a benchmark ran on: the CPU, the core count and the versions.
+"""What a benchmark ran on: the CPU, the core count, its load and the versions.
 
 Shared by the scripts in this folder, which run as `python benchmarks/<name>.py`
 (their folder is then on `sys.path`); the tests put it there too (`pythonpath`
@@ -30,6 +30,18 @@ def library_version(name: str) -> str | None:
         return None
 
 
+def load_average() -> list[float] | None:
+    """The 1-, 5- and 15-minute load averages, where the system keeps them.
+
+    Taken as a run ends, they say how busy the machine was while it ran:
+    near 0 is quiet, near the core count is full.
+    """
+    try:
+        return [round(load, 2) for load in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def environment(*libraries: str) -> dict:
     """The machine, and the versions of Python, Keras, its backend and `libraries`."""
     import keras
@@ -40,6 +52,10 @@ def environment(*libraries: str) -> dict:
             "cpu": cpu_name(),
             "cores": os.cpu_count(),
             "platform": platform.platform(),
+            "load_average": load_average(),
+            # Below 0, the run took the cores before other work on a shared
+            # machine (`nice -n -20 python benchmarks/...`).
+            "niceness": os.nice(0) if hasattr(os, "nice") else None,
         },
         "versions": {
             "python": platform.python_version(),

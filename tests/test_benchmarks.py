@@ -1,12 +1,14 @@
-"""A smoke run of the throughput benchmark at a tiny size.
+"""Smoke runs of the benchmark scripts at a tiny size.
 
-The benchmark is a script, not a test: this only proves that it runs and
-writes a complete report, never how fast anything is.
+The benchmarks are scripts, not tests: these only prove that they run and
+write complete reports, never how fast anything is.
 """
 
 import importlib.util
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -126,3 +128,32 @@ def test_input_wait_script_times_both_feedings(capsys):
     assert [line.split()[0] for line in lines[1:]] == ["fit", "predict"] * 2
     for line in lines[1:]:
         assert len(line.split("all:")[1].split()) == 2
+
+
+@pytest.mark.slow
+def test_commit_comparison_times_both_revisions_in_turn(tmp_path):
+    script = SCRIPT.with_name("compare_commits.py")
+    out = tmp_path / "comparison.json"
+    argv = ["HEAD", "--shapes", "tiny", "--rounds", "2", "--batches", "1"]
+
+    subprocess.run(
+        [sys.executable, str(script), *argv, "--out", str(out)],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+    )
+
+    report = json.loads(out.read_text())
+    assert (report["base"], report["head"]) == ("HEAD", "working tree")
+    assert [(r["shape"], r["kind"]) for r in report["results"]] == [
+        ("tiny", "train"),
+        ("tiny", "infer"),
+    ]
+    for result in report["results"]:
+        assert result["base_seq_per_s"] > 0
+        assert result["head_seq_per_s"] > 0
+        assert result["speedup"]["median"] > 0
+    assert (
+        report["machine"]["load_average"] is None
+        or len(report["machine"]["load_average"]) == 3
+    )

@@ -269,6 +269,20 @@ def targets_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def load_text(machine: dict) -> str:
+    """How busy the machine was as the run ended, where the run recorded it."""
+    load = machine.get("load_average")
+    if not load:
+        return ""
+    one, five, fifteen = load
+    niceness = machine.get("niceness")
+    priority = f", run at niceness {niceness}" if niceness else ""
+    return (
+        f", load average {one:.1f}, {five:.1f} and {fifteen:.1f} over the last "
+        f"1, 5 and 15 minutes of the run{priority}"
+    )
+
+
 def backend_section(report: dict, chart: str) -> str:
     versions = report["versions"]
     backend = versions["backend"]
@@ -284,7 +298,8 @@ def backend_section(report: dict, chart: str) -> str:
             f"## {BACKEND_NAMES.get(backend, backend)} backend",
             "",
             f"Measured with `{settings['command']}` on a {machine['cores']}-core "
-            f"{machine['cpu']} ({machine['platform']}); {version_text}. "
+            f"{machine['cpu']} ({machine['platform']}){load_text(machine)}; "
+            f"{version_text}. "
             f"Statistic: {settings['statistic']}, "
             f"{settings['batches_per_repetition']} batches per repetition. "
             f"Measured float32 GEMM peak: "
@@ -327,8 +342,8 @@ def serving_section(report: dict) -> str:
             f"### {BACKEND_NAMES.get(backend, backend)}",
             "",
             f"Measured with `{settings['command']}` on a {machine['cores']}-core "
-            f"{machine['cpu']}; Keras {versions['keras']}, {backend} "
-            f"{versions[backend]}. Statistic: {settings['statistic']}. "
+            f"{machine['cpu']}{load_text(machine)}; Keras {versions['keras']}, "
+            f"{backend} {versions[backend]}. Statistic: {settings['statistic']}. "
             "Before: the model file's `RNN(ChungGRUCell)` form; after: the "
             "serving path, the same weights in `ChungGRU` (and, for "
             "`predict_sums`, `predict_on_batch` in place of `predict`).",
@@ -337,6 +352,32 @@ def serving_section(report: dict) -> str:
             "",
         ]
     )
+
+
+def comparison_section(report: dict) -> str:
+    """`ChungGRU` at this release against an earlier commit, on one backend."""
+    versions = report["versions"]
+    backend = versions["backend"]
+    machine = report["machine"]
+    return "\n".join(
+        [
+            f"### {BACKEND_NAMES.get(backend, backend)}",
+            "",
+            f"Measured with `{report['command']}` on a {machine['cores']}-core "
+            f"{machine['cpu']}{load_text(machine)}; Keras {versions['keras']}, "
+            f"{backend} {versions[backend]}. Each revision in a process of its "
+            "own, taking turns; the last column is the median over the rounds "
+            "of the two times' ratio, [a 95% distribution-free interval]: "
+            "above 1, the later code is faster.",
+            "",
+            report["table"],
+            "",
+        ]
+    )
+
+
+def comparison_files() -> list[Path]:
+    return sorted(RESULTS.glob("compare_commits_*.json"))
 
 
 def serving_files() -> list[Path]:
@@ -362,6 +403,19 @@ def snippet_text() -> str:
     serving = [serving_section(json.loads(p.read_text())) for p in serving_files()]
     if serving:
         sections += ["## Serving the addition model", "", *serving]
+    comparisons = [
+        comparison_section(json.loads(p.read_text())) for p in comparison_files()
+    ]
+    if comparisons:
+        sections += [
+            "## Against an earlier commit",
+            "",
+            "`benchmarks/compare_commits.py` times default-compiled `ChungGRU` "
+            "at two commits side by side: what a change cost `fit` and "
+            "`predict`, or gained.",
+            "",
+            *comparisons,
+        ]
     return "\n".join(sections or [NO_RESULTS])
 
 
