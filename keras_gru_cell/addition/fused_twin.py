@@ -1,5 +1,4 @@
-"""`fused_twin`: an addition model rebuilt with `ChungGRU`, the same weights;
-`copy_weights`: one model's weights into its twin's variables."""
+"""`fused_twin`: an addition model rebuilt with `ChungGRU`, the same weights."""
 
 from __future__ import annotations
 
@@ -37,7 +36,8 @@ def fused_twin(model: keras.Model, name: str) -> keras.Model | None:
         >>> bool(np.allclose(twin.predict(x, verbose=0),
         ...                  model.predict(x, verbose=0), atol=1e-5))
         True
-        >>> fused_twin(keras.Sequential([keras.Input((2,))]), "twin") is None
+        >>> other = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> fused_twin(other, "twin") is None
         True
     """
     if len(model.inputs) != 1 or len(model.layers) != 3:
@@ -65,28 +65,5 @@ def fused_twin(model: keras.Model, name: str) -> keras.Model | None:
         batch_shape=source.batch_shape, dtype=source.dtype, name=source.name
     )
     twin = keras.Model(inputs, head(gru(inputs)), name=name)
-    copy_weights(model, twin)
+    twin.set_weights(model.get_weights())
     return twin
-
-
-def copy_weights(source: keras.Model, target: keras.Model) -> None:
-    """Assigns `source`'s weights to `target`'s variables, in order.
-
-    Array to array: under a distribution, each keeps its layout, and no
-    process waits for another.
-
-    Args:
-        source: A model.
-        target: A model whose weights have the shapes of `source`'s, in the
-            same order, such as its `fused_twin`.
-
-    Raises:
-        ValueError: If the two models hold different numbers of weights.
-    """
-    if len(source.weights) != len(target.weights):
-        raise ValueError(
-            f"Received models with different weights: {len(source.weights)} "
-            f"in `source`, {len(target.weights)} in `target`."
-        )
-    for to, value in zip(target.weights, source.weights, strict=True):
-        to.assign(value.value)

@@ -13,7 +13,6 @@ import tensorflow as tf
 
 from keras_gru_cell.addition.distribution import is_process_zero
 from keras_gru_cell.addition.distribution import saving_alone
-from keras_gru_cell.addition.fused_twin import copy_weights
 from keras_gru_cell.addition.scoring import score_sums
 from keras_gru_cell.addition.training.artifacts import read_history
 from keras_gru_cell.addition.training.artifacts import write_atomically
@@ -245,7 +244,7 @@ def save_weights(
     it, in every process. In a multi-process run, process 0 alone writes.
     """
     if saved_form is not None:
-        copy_weights(model, saved_form)
+        saved_form.set_weights(model.get_weights())
         model = saved_form
     if is_process_zero():
         with saving_alone():
@@ -260,7 +259,7 @@ def load_weights(
         model.load_weights(path)
         return
     saved_form.load_weights(path)
-    copy_weights(saved_form, model)
+    model.set_weights(saved_form.get_weights())
 
 
 class IncompatibleBackupError(ValueError):

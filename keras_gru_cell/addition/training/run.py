@@ -30,7 +30,6 @@ from keras_gru_cell.addition.distribution import shared_seed
 from keras_gru_cell.addition.evaluation import carry_chain_pairs
 from keras_gru_cell.addition.evaluation import random_pairs
 from keras_gru_cell.addition.exact_match import ExactMatch
-from keras_gru_cell.addition.fused_twin import copy_weights
 from keras_gru_cell.addition.fused_twin import fused_twin
 from keras_gru_cell.addition.model import build_addition_model
 from keras_gru_cell.addition.quadratic_loss import QuadraticLoss
@@ -345,7 +344,7 @@ def train_addition_model(
                 verbose=verbose,
             )
         if saved_form is not None:
-            copy_weights(trained, model)
+            model.set_weights(trained.get_weights())
     seconds = time.perf_counter() - start
     if stop.signum is not None:
         # The run is backed up; it ends as the signal would have ended it
