@@ -253,8 +253,9 @@ def train_addition_model(
             resumes from it. Such a run trains the model's twin with
             `ChungGRU` in place of `RNN(ChungGRUCell)`, the same recurrence
             in one fused layer, which exchanges gradients once a step rather
-            than once a time step; its files and the returned model keep
-            the addition model's form.
+            than once a time step, and which `callbacks` see as their
+            model; its files and the returned model keep the addition
+            model's form.
         callbacks: More Keras callbacks for `model.fit`, after the run's own.
         verbose: Keras's `verbose`: 1 shows a progress bar, 2 a line per
             epoch, 0 nothing.
