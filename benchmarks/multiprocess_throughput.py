@@ -1,25 +1,41 @@
-"""Training steps per second: 1 process on 2 cores against 2 processes on 1 each.
+"""Scaling out on JAX: training throughput of 1 and 2 processes on one machine.
 
-Trains the addition model on JAX, first in one process allowed both cores
-(`--distribute none`), then in two processes connected on 127.0.0.1, each
-allowed one core (`--distribute multi-process`), on the same global batches,
-and prints the steps per second of each. The configurations take turns for
-`--rounds` rounds, so that a shared machine's changing load falls on both
-alike; the statistic is the median. Each run warms up for one epoch (the
-train step compiles), then times a second one.
+Two kinds of figure, each from runs that take turns for `--rounds` rounds
+(so that a shared machine's changing load falls on every configuration
+alike), each run a fresh process pinned with `os.sched_setaffinity`:
 
-On one machine the processes share its memory bandwidth and exchange their
-gradients through gloo over TCP, so the second configuration measures the
-cost of going multi-process, not a speed-up: the gain comes from adding
-machines.
+- Per layer (`ChungGRU`, `RNN(ChungGRUCell)`, `GRU(reset_after=False)`) and
+  shape (a compute-heavy one and the tutorial's), a `Sequential` of the
+  layer and `Dense(1)` trained with Adam on MSE, global sequences per second:
+  weak scaling, 2 processes × 1 core with one process's batch each against
+  1 process × 1 core with that batch; and strong scaling, the same 2
+  processes against 1 process × 1 core with their global batch. Ideal: 2×.
+- The addition model's default recipe (`TrainingSettings()`, what
+  `keras-gru-cell train` trains), steps per second: 2 processes × 1 core
+  (`--distribute multi-process`, which trains its `ChungGRU` twin) against
+  1 process × 2 cores (`--distribute none`), same global batch. Ideal: 1×.
+
+Processes of a run connect on 127.0.0.1 through `keras.distribution`
+(`DataParallel` over both). Each run warms up for one epoch of `--steps`
+steps (the train step compiles), then times a second one. Process 0 of
+each two-process run also times one all-reduce of the model's gradients
+alone; the extra time of a two-process step over the one-process step with
+the same rows per process, counted in such all-reduces, says what limits a
+figure. Reported per figure: the median throughput of each configuration and
+the median of the rounds' ratios.
 
 Usage:
 
-    python benchmarks/multiprocess_throughput.py
-    python benchmarks/multiprocess_throughput.py \
-        --snippet docs/snippets/scaling_throughput.md
+    python benchmarks/multiprocess_throughput.py --rounds 5
+    python benchmarks/multiprocess_throughput.py --render-only
+    python benchmarks/multiprocess_throughput.py --smoke --output-dir /tmp/smoke
 
-Needs two CPU cores.
+It writes benchmarks/results/multiprocess_throughput.json, and rendered from
+that file the snippet docs/snippets/scaling_throughput.md and the chart
+docs/assets/scaling_throughput.png, which the Scaling out page shows;
+`--render-only` measures nothing and renders both again. `--smoke` runs
+tiny shapes for a few steps, in seconds, to check the script: its figures
+are marked as such and mean nothing. Needs two CPU cores.
 """
 
 from __future__ import annotations
@@ -38,9 +54,90 @@ import numpy as np
 from _children import add_child_options
 from _children import free_port
 from _children import run_together
-from _environment import cpu_name
+from _environment import environment
 
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "multiprocess_throughput.json"
+SNIPPET = ROOT / "docs" / "snippets" / "scaling_throughput.md"
+CHART = ROOT / "docs" / "assets" / "scaling_throughput.png"
+SCRIPT = "benchmarks/multiprocess_throughput.py"
+
+LAYERS = ("ChungGRU", "RNN(ChungGRUCell)", "GRU(reset_after=False)")
+# `batch` is one process's batch.
+SHAPES = {
+    "compute-heavy": {"batch": 128, "time": 50, "features": 32, "units": 128},
+    "tutorial": {"batch": 100, "time": 5, "features": 2, "units": 16},
+}
+SMOKE_SHAPES = {"smoke": {"batch": 4, "time": 3, "features": 2, "units": 4}}
+ADDITION = "addition model, default recipe"
 ALL_REDUCES = 100
+
+# Each configuration: the cores of each process (one list per process) and
+# the global batch as a multiple of one process's batch.
+ONE_PROCESS = "1 process × 1 core"
+ONE_PROCESS_DOUBLE = "1 process × 1 core, both batches"
+TWO_PROCESSES = "2 processes × 1 core"
+ONE_PROCESS_TWO_CORES = "1 process × 2 cores"
+LAYER_CONFIGURATIONS = {
+    ONE_PROCESS: ([[0]], 1),
+    ONE_PROCESS_DOUBLE: ([[0]], 2),
+    TWO_PROCESSES: ([[0], [1]], 2),
+}
+ADDITION_CONFIGURATIONS = {
+    ONE_PROCESS_TWO_CORES: [[0, 1]],
+    TWO_PROCESSES: [[0], [1]],
+}
+
+
+def _layer(name: str, units: int):
+    import keras
+
+    from keras_gru_cell import ChungGRU
+    from keras_gru_cell import ChungGRUCell
+
+    if name == "ChungGRU":
+        return ChungGRU(units)
+    if name == "RNN(ChungGRUCell)":
+        return keras.layers.RNN(ChungGRUCell(units))
+    return keras.layers.GRU(units, reset_after=False)
+
+
+def _layer_model(args):
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((args.time, args.features)),
+            _layer(args.layer, args.units),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((args.batch_size, args.time, args.features), "float32")
+    y = rng.standard_normal((args.batch_size, 1), "float32")
+    # A batched dataset: Keras splits each global batch between processes.
+    data = tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(args.batch_size)
+    return model, data
+
+
+def _addition_model(args):
+    import keras
+
+    from keras_gru_cell.addition.training import TrainingSettings
+    from keras_gru_cell.addition.training.run import compiled_model
+    from keras_gru_cell.addition.training.run import training_data
+    from keras_gru_cell.addition.training.run import training_twin
+
+    settings = TrainingSettings(seed=0)
+    keras.utils.set_random_seed(0)
+    model = compiled_model(settings, metrics=True)
+    if args.distribute == "multi-process":
+        # What `train_addition_model` trains in a multi-process run.
+        model = training_twin(model)
+    return model, training_data(settings, 0)[0]
 
 
 def _child(args) -> None:
@@ -49,9 +146,7 @@ def _child(args) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from keras_gru_cell.addition.data import addition_dataset
     from keras_gru_cell.addition.distribution import distribution_scope
-    from keras_gru_cell.addition.model import build_addition_model
 
     settings = {}
     if args.distribute == "multi-process":
@@ -61,10 +156,7 @@ def _child(args) -> None:
             "process_id": args.process_id,
         }
     with distribution_scope(args.distribute, **settings):
-        keras.utils.set_random_seed(0)
-        model = build_addition_model(args.hidden)
-        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
-        data = addition_dataset(args.bits, args.batch_size, seed=0)
+        model, data = (_addition_model if args.layer is None else _layer_model)(args)
         seconds = []
 
         class Timer(keras.callbacks.Callback):
@@ -105,105 +197,328 @@ def _all_reduce_ms(size: int) -> float:
     return (time.perf_counter() - start) / ALL_REDUCES * 1000
 
 
-def _run(children: list[list[str]]) -> dict[str, float]:
-    """Runs the children together; returns process 0's measurements."""
+def _run(cpus: list[list[int]], argv: list[str]) -> dict[str, float]:
+    """One run: a process per entry of `cpus`, pinned to those cores."""
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
     env.pop("XLA_FLAGS", None)
+    if len(cpus) == 1:
+        children = [[*argv, "--cpus", ",".join(map(str, cpus[0]))]]
+        children[0] += ["--distribute", "none"]
+    else:
+        coordinator = f"127.0.0.1:{free_port()}"
+        children = [
+            [
+                *argv,
+                *["--cpus", ",".join(map(str, process_cpus))],
+                *["--distribute", "multi-process", "--coordinator", coordinator],
+                *["--num-processes", str(len(cpus)), "--process-id", str(i)],
+            ]
+            for i, process_cpus in enumerate(cpus)
+        ]
     return run_together(__file__, children, env)
 
 
-def _settings(args) -> list[str]:
-    return [
-        *["--bits", str(args.bits), "--batch-size", str(args.batch_size)],
-        *["--hidden", str(args.hidden), "--steps", str(args.steps)],
-    ]
-
-
-def _measure(args) -> tuple[dict[str, float], float]:
-    """The median steps per second of each configuration, and of an all-reduce."""
-    settings = _settings(args)
-    results = {"1 process × 2 cores": [], "2 processes × 1 core": []}
-    all_reduces = []
-    for _ in range(args.rounds):
-        one = _run([[*settings, "--cpus", "0,1", "--distribute", "none"]])
-        results["1 process × 2 cores"].append(one["steps_per_second"])
-        coordinator = f"127.0.0.1:{free_port()}"
-        two = _run(
-            [
-                [
-                    *settings,
-                    *["--cpus", str(i), "--distribute", "multi-process"],
-                    *["--coordinator", coordinator, "--num-processes", "2"],
-                    *["--process-id", str(i)],
-                ]
-                for i in range(2)
+def _figures(shapes: dict, layers: list[str], addition: bool) -> list[dict]:
+    """Every figure to measure: its name and its configurations' runs."""
+    figures = []
+    for shape_name, shape in shapes.items():
+        for layer in layers:
+            sizes = [
+                *["--layer", layer, "--time", str(shape["time"])],
+                *["--features", str(shape["features"])],
+                *["--units", str(shape["units"])],
             ]
-        )
-        results["2 processes × 1 core"].append(two["steps_per_second"])
-        all_reduces.append(two["all_reduce_ms"])
-    medians = {name: statistics.median(values) for name, values in results.items()}
-    return medians, statistics.median(all_reduces)
-
-
-def _report(args, medians: dict[str, float], all_reduce_ms: float) -> str:
-    import jax
-    import keras
-
-    one = medians["1 process × 2 cores"]
-    lines = [
-        f"{cpu_name()}, {os.cpu_count()} CPUs; "
-        f"keras {keras.__version__}, jax {jax.__version__}",
-        f"addition model, {args.hidden} units, global batch {args.batch_size} "
-        f"of {args.bits} bits; median of {args.rounds} rounds of "
-        f"{args.steps} timed steps",
-        "",
-        f"{'configuration':<22} {'steps/s':>8} {'vs 1 process':>13}",
-    ]
-    for name, value in medians.items():
-        lines.append(
-            f"{name:<22} {value:>8.1f} {value / one:>12.2f}×  "
-            f"({1000 / value:.1f} ms a step)"
-        )
-    lines.append(
-        f"one all-reduce of a step's gradients between the 2 processes: "
-        f"{all_reduce_ms:.1f} ms"
+            runs = {
+                name: (cpus, [*sizes, "--batch-size", str(times * shape["batch"])])
+                for name, (cpus, times) in LAYER_CONFIGURATIONS.items()
+            }
+            figures.append(
+                {"figure": f"{layer}, {shape_name}", "shape": shape, "runs": runs}
+            )
+    if not addition:
+        return figures
+    figures.append(
+        {
+            "figure": ADDITION,
+            "shape": None,
+            "runs": {
+                name: (cpus, []) for name, cpus in ADDITION_CONFIGURATIONS.items()
+            },
+        }
     )
-    return "\n".join(lines)
+    return figures
+
+
+def measure(args) -> dict:
+    """Runs every configuration of every figure in turn, `args.rounds` times."""
+    shapes = SMOKE_SHAPES if args.smoke else {s: SHAPES[s] for s in args.shapes}
+    figures = _figures(shapes, args.layers, not args.no_addition)
+    runs = []
+    for round_ in range(args.rounds):
+        for figure in figures:
+            for configuration, (cpus, argv) in figure["runs"].items():
+                result = _run(cpus, [*argv, "--steps", str(args.steps)])
+                runs.append(
+                    {
+                        "figure": figure["figure"],
+                        "configuration": configuration,
+                        "round": round_,
+                        **result,
+                    }
+                )
+                print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
+    return {
+        "command": shlex.join(["python", SCRIPT, *sys.argv[1:]]),
+        "smoke": args.smoke,
+        "rounds": args.rounds,
+        "steps": args.steps,
+        "shapes": shapes,
+        "load_average": os.getloadavg()[0],
+        **environment("jax"),
+        "runs": runs,
+    }
+
+
+def _values(results: dict, figure: str, configuration: str, key: str) -> list:
+    rows = sorted(
+        (r for r in results["runs"] if r["figure"] == figure),
+        key=lambda r: r["round"],
+    )
+    return [r[key] for r in rows if r["configuration"] == configuration]
+
+
+def summarize(results: dict) -> list[dict]:
+    """Per figure: median throughputs, median ratios and the limit's figures.
+
+    Throughputs are global sequences per second for the layers, steps per
+    second for the addition model; each ratio is the median over rounds of
+    that round's ratio.
+    """
+    rows = []
+    for figure in dict.fromkeys(r["figure"] for r in results["runs"]):
+
+        def speeds(configuration, figure=figure):
+            return _values(results, figure, configuration, "steps_per_second")
+
+        two = speeds(TWO_PROCESSES)
+        all_reduce = statistics.median(
+            _values(results, figure, TWO_PROCESSES, "all_reduce_ms")
+        )
+        if figure == ADDITION:
+            reference = speeds(ONE_PROCESS_TWO_CORES)
+            row = {
+                "figure": figure,
+                "unit": "steps/s",
+                ONE_PROCESS_TWO_CORES: statistics.median(reference),
+                TWO_PROCESSES: statistics.median(two),
+                "ratio": statistics.median(
+                    t / o for t, o in zip(two, reference, strict=True)
+                ),
+            }
+            local = reference
+        else:
+            shape_name = figure.rsplit(", ", 1)[1]
+            batch = results["shapes"][shape_name]["batch"]
+            one, double = speeds(ONE_PROCESS), speeds(ONE_PROCESS_DOUBLE)
+            row = {
+                "figure": figure,
+                "unit": "sequences/s",
+                ONE_PROCESS: statistics.median(one) * batch,
+                ONE_PROCESS_DOUBLE: statistics.median(double) * 2 * batch,
+                TWO_PROCESSES: statistics.median(two) * 2 * batch,
+                # Global sequences per second: 2 batches a step against 1.
+                "weak": statistics.median(
+                    2 * t / o for t, o in zip(two, one, strict=True)
+                ),
+                "strong": statistics.median(
+                    t / d for t, d in zip(two, double, strict=True)
+                ),
+            }
+            # The same rows per process, so the difference is the cost of
+            # being two processes.
+            local = one
+        step_ms = 1000 / statistics.median(two)
+        extra_ms = step_ms - 1000 / statistics.median(local)
+        rows.append(
+            {
+                **row,
+                "step_ms": step_ms,
+                "extra_ms": extra_ms,
+                "all_reduce_ms": all_reduce,
+                "extra_all_reduces": extra_ms / all_reduce,
+            }
+        )
+    return rows
+
+
+def _limit(row: dict) -> str:
+    return (
+        f"{row['extra_ms']:.1f} ms of its {row['step_ms']:.1f} ms step more than "
+        f"the 1-process step, ≈ {row['extra_all_reduces']:.1f} all-reduces of "
+        f"{row['all_reduce_ms']:.2f} ms"
+    )
+
+
+def render(results: dict) -> str:
+    """The snippet: how it was measured, the table, and each figure's limit."""
+    rows = summarize(results)
+    machine = results["machine"]
+    versions = results["versions"]
+    lines = ["<!-- written by benchmarks/multiprocess_throughput.py -->", ""]
+    if results["smoke"]:
+        lines += [
+            '!!! warning "Smoke run: these figures mean nothing"',
+            "    A few steps of tiny shapes, to check that the benchmark runs;",
+            "    the real measurement replaces them.",
+            "",
+        ]
+    lines += [
+        f"`{results['command']}`: {machine['cpu']}, {machine['cores']} cores, "
+        f"load average {results['load_average']:.1f} at the end; keras "
+        f"{versions['keras']}, jax {versions['jax']}; median of "
+        f"{results['rounds']} rounds of {results['steps']} timed steps.",
+        "",
+        "| layer, shape | 1 process × 1 core | 1 process × 1 core, both "
+        "batches | 2 processes × 1 core | weak scaling | strong scaling |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        if row["figure"] == ADDITION:
+            continue
+        lines.append(
+            f"| {row['figure']} | {row[ONE_PROCESS]:,.0f} | "
+            f"{row[ONE_PROCESS_DOUBLE]:,.0f} | {row[TWO_PROCESSES]:,.0f} | "
+            f"**{row['weak']:.2f}×** | **{row['strong']:.2f}×** |"
+        )
+    shapes = "; ".join(
+        f"{name}: {s['batch']} sequences per process, T={s['time']}, "
+        f"{s['features']} features, {s['units']} units"
+        for name, s in results["shapes"].items()
+    )
+    lines += [
+        "",
+        f"Global sequences per second ({shapes}). Ideal for both scalings: 2×.",
+        "",
+    ]
+    addition = next((row for row in rows if row["figure"] == ADDITION), None)
+    if addition is not None:
+        lines += [
+            "| addition model, default recipe | 1 process × 2 cores | "
+            "2 processes × 1 core | ratio |",
+            "|---|---:|---:|---:|",
+            f"| steps per second | {addition[ONE_PROCESS_TWO_CORES]:,.1f} | "
+            f"{addition[TWO_PROCESSES]:,.1f} | **{addition['ratio']:.2f}×** |",
+            "",
+        ]
+    lines += [
+        "What limits each figure: the time a 2-process step takes beyond a "
+        "1-process step with the same rows per process (for the addition "
+        "model, 1 process × 2 cores), counted in all-reduces of the model's "
+        "gradients timed alone between the same 2 processes:",
+        "",
+    ]
+    lines += [f"- {row['figure']}: {_limit(row)}" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: dict, path: Path) -> None:
+    """The weak and strong scaling of each layer and shape, and the recipe's."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = summarize(results)
+    layers = [row for row in rows if row["figure"] != ADDITION]
+    addition = next((row for row in rows if row["figure"] == ADDITION), None)
+    figure, (left, right) = plt.subplots(
+        1, 2, figsize=(10, 4.2), width_ratios=[4, 1], layout="constrained"
+    )
+    positions = np.arange(len(layers))
+    for offset, key, label in ((-0.2, "weak", "weak"), (0.2, "strong", "strong")):
+        left.bar(
+            positions + offset, [row[key] for row in layers], 0.4, label=f"{label}"
+        )
+    left.axhline(2, color="black", linestyle="--", linewidth=1, label="ideal")
+    left.set_xticks(
+        positions, [row["figure"].replace(", ", "\n") for row in layers], fontsize=7
+    )
+    left.set_ylabel("2 processes × 1 core ÷ 1 process × 1 core")
+    left.set_title("Global sequences per second")
+    left.legend(fontsize=8)
+    if addition is None:
+        right.set_axis_off()
+    else:
+        right.bar([0], [addition["ratio"]], 0.5, color="tab:green")
+    right.axhline(1, color="black", linestyle="--", linewidth=1)
+    right.set_xticks([0], ["addition model\ndefault recipe"], fontsize=7)
+    right.set_ylabel("2 processes × 1 core ÷ 1 process × 2 cores")
+    right.set_title("Steps per second")
+    title = "Scaling out on JAX, one machine"
+    if results["smoke"]:
+        title += " — SMOKE RUN, not a measurement"
+    figure.suptitle(title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(figure)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
-    parser.add_argument("--bits", type=int, default=16)
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--hidden", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=50)
     parser.add_argument(
-        "--snippet", type=Path, help="also write the report to this Markdown file"
+        "--smoke", action="store_true", help="tiny shapes: checks the script"
+    )
+    parser.add_argument(
+        "--shapes", nargs="+", choices=list(SHAPES), default=list(SHAPES)
+    )
+    parser.add_argument(
+        "--layers", nargs="+", choices=list(LAYERS), default=list(LAYERS)
+    )
+    parser.add_argument(
+        "--no-addition", action="store_true", help="leave out the addition model"
+    )
+    parser.add_argument("--render-only", action="store_true")
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        help="write the results, snippet and chart there instead",
     )
     # The runs' own options.
     add_child_options(parser)
     parser.add_argument("--distribute", help=argparse.SUPPRESS)
+    parser.add_argument("--layer", help=argparse.SUPPRESS)
+    for option in ("--time", "--features", "--units", "--batch-size"):
+        parser.add_argument(option, type=int, help=argparse.SUPPRESS)
     return parser
 
 
-def main() -> None:
-    args = _parser().parse_args()
+def main(argv: list[str] | None = None) -> dict | None:
+    args = _parser().parse_args(argv)
     if args.child:
         _child(args)
-        return
-    if len(os.sched_getaffinity(0)) < 2:
-        sys.exit("This benchmark needs two CPU cores.")
-    report = _report(args, *_measure(args))
-    print(report)
-    if args.snippet is not None:
-        command = shlex.join(
-            ["python", "benchmarks/multiprocess_throughput.py", *sys.argv[1:]]
-        )
-        args.snippet.write_text(
-            "<!-- written by benchmarks/multiprocess_throughput.py -->\n\n"
-            f"```console\n$ {command}\n{report}\n```\n"
-        )
+        return None
+    paths = (RESULTS, SNIPPET, CHART)
+    if args.output_dir is not None:
+        paths = tuple(args.output_dir / path.name for path in paths)
+    results_path, snippet_path, chart_path = paths
+    if not args.render_only:
+        if len(os.sched_getaffinity(0)) < 2:
+            sys.exit("This benchmark needs two CPU cores.")
+        if args.smoke:
+            args.steps = min(args.steps, 3)
+        _write(results_path, json.dumps(measure(args), indent=1) + "\n")
+    results = json.loads(results_path.read_text())
+    _write(snippet_path, render(results))
+    plot(results, chart_path)
+    print(snippet_path.read_text())
+    return results
 
 
 if __name__ == "__main__":

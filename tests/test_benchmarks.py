@@ -6,6 +6,7 @@ write complete reports, never how fast anything is.
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -157,3 +158,103 @@ def test_commit_comparison_times_both_revisions_in_turn(tmp_path):
         report["machine"]["load_average"] is None
         or len(report["machine"]["load_average"]) == 3
     )
+
+
+def multiprocess_throughput():
+    script = SCRIPT.with_name("multiprocess_throughput.py")
+    spec = importlib.util.spec_from_file_location("multiprocess_throughput", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def scaling_results(module, layer_speeds, addition_speeds, all_reduce_ms):
+    """Results of rounds in which each configuration ran at the given steps/s."""
+    runs = []
+    for figure, speeds in [("ChungGRU, smoke", layer_speeds), *addition_speeds]:
+        for configuration, values in speeds.items():
+            for round_, value in enumerate(values):
+                run = {
+                    "figure": figure,
+                    "configuration": configuration,
+                    "round": round_,
+                    "steps_per_second": value,
+                }
+                if configuration == module.TWO_PROCESSES:
+                    run["all_reduce_ms"] = all_reduce_ms
+                runs.append(run)
+    return {
+        "command": "python benchmarks/multiprocess_throughput.py --smoke",
+        "smoke": True,
+        "rounds": 3,
+        "steps": 3,
+        "shapes": module.SMOKE_SHAPES,
+        "load_average": 1.0,
+        "machine": {"cpu": "CPU", "cores": 2},
+        "versions": {"keras": "3", "jax": "0"},
+        "runs": runs,
+    }
+
+
+def test_scaling_ratios_are_medians_of_each_rounds_ratio_in_global_sequences():
+    m = multiprocess_throughput()
+    layer = {
+        m.ONE_PROCESS: [100.0, 50.0, 200.0],
+        m.ONE_PROCESS_DOUBLE: [60.0, 20.0, 100.0],
+        m.TWO_PROCESSES: [90.0, 60.0, 50.0],
+    }
+    addition = {
+        m.ONE_PROCESS_TWO_CORES: [400.0, 100.0, 250.0],
+        m.TWO_PROCESSES: [100.0, 50.0, 50.0],
+    }
+    results = scaling_results(m, layer, [(m.ADDITION, addition)], all_reduce_ms=2.0)
+    batch = m.SMOKE_SHAPES["smoke"]["batch"]
+
+    chung, recipe = m.summarize(results)
+
+    # Each round's two-process step holds twice one process's rows.
+    assert chung["weak"] == pytest.approx(np.median([1.8, 2.4, 0.5]))
+    assert chung["strong"] == pytest.approx(np.median([1.5, 3.0, 0.5]))
+    assert chung[m.ONE_PROCESS] == pytest.approx(100.0 * batch)
+    assert chung[m.TWO_PROCESSES] == pytest.approx(60.0 * 2 * batch)
+    # 1000/60 ms against 1000/100 ms: 6.67 ms more, 3.33 all-reduces of 2 ms.
+    assert chung["extra_ms"] == pytest.approx(1000 / 60 - 10)
+    assert chung["extra_all_reduces"] == pytest.approx((1000 / 60 - 10) / 2)
+    assert recipe["ratio"] == pytest.approx(np.median([0.25, 0.5, 0.2]))
+    assert recipe["extra_ms"] == pytest.approx(20 - 4)
+
+
+def test_scaling_snippet_says_a_smoke_run_means_nothing():
+    m = multiprocess_throughput()
+    layer = {
+        name: [10.0] for name in (m.ONE_PROCESS, m.ONE_PROCESS_DOUBLE, m.TWO_PROCESSES)
+    }
+    addition = {m.ONE_PROCESS_TWO_CORES: [4.0], m.TWO_PROCESSES: [2.0]}
+    results = scaling_results(m, layer, [(m.ADDITION, addition)], all_reduce_ms=1.0)
+
+    smoke = m.render(results)
+    real = m.render({**results, "smoke": False})
+
+    assert "Smoke run: these figures mean nothing" in smoke
+    assert "Smoke run" not in real
+    assert "| ChungGRU, smoke | 40 | 80 | 80 | **2.00×** | **1.00×** |" in real
+    assert "| steps per second | 4.0 | 2.0 | **0.50×** |" in real
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    len(os.sched_getaffinity(0)) < 2, reason="two processes need two cores"
+)
+def test_a_two_process_run_reports_its_steps_and_an_all_reduce():
+    module = multiprocess_throughput()
+    shape = module.SMOKE_SHAPES["smoke"]
+    argv = [
+        *["--layer", "ChungGRU", "--time", str(shape["time"])],
+        *["--features", str(shape["features"]), "--units", str(shape["units"])],
+        *["--batch-size", str(2 * shape["batch"]), "--steps", "2"],
+    ]
+
+    result = module._run([[0], [1]], argv)
+
+    assert result["steps_per_second"] > 0
+    assert result["all_reduce_ms"] > 0

@@ -265,3 +265,16 @@ def test_variants_table_counts_steps_and_intervals_as_it_says():
     assert module.effect(0.02, 0.01) == "helps"
     assert module.effect(-0.02, 0.01) == "hurts"
     assert module.effect(0.02, 0.03) == "no measured effect"
+
+
+def test_scaling_snippet_and_chart_are_rendered_from_the_committed_results():
+    module = script("benchmarks/multiprocess_throughput.py")
+
+    expected = module.render(json.loads(module.RESULTS.read_text()))
+
+    assert module.SNIPPET.read_text() == expected, (
+        "docs/snippets/scaling_throughput.md differs from "
+        "benchmarks/results/multiprocess_throughput.json: run "
+        "`python benchmarks/multiprocess_throughput.py --render-only`"
+    )
+    assert module.CHART.stat().st_size > 0

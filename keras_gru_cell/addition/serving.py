@@ -8,9 +8,7 @@ import weakref
 import keras
 import numpy as np
 
-from keras_gru_cell.addition.time_distributed import TimeDistributed
-from keras_gru_cell.chung_gru import ChungGRU
-from keras_gru_cell.chung_gru_cell import ChungGRUCell
+from keras_gru_cell.addition.fused_twin import fused_twin
 
 # Rows per forward pass: bounds memory at long lengths without slowing short ones.
 BATCH_SIZE = 2000
@@ -56,7 +54,9 @@ def serving_model(model: keras.Model) -> keras.Model:
         return model
     serving = _SERVING_MODELS.get(model)
     if serving is None:
-        serving = _SERVING_MODELS[model] = _fused_equivalent(model)
+        serving = _SERVING_MODELS[model] = (
+            fused_twin(model, f"{model.name}_serving") or model
+        )
     if serving is not model:
         serving.set_weights(model.get_weights())
     return serving
@@ -96,32 +96,3 @@ def predict(model: keras.Model, x: np.ndarray, batch_size: int = BATCH_SIZE):
             for start in range(0, len(x), batch_size) or [0]
         ]
     )
-
-
-def _fused_equivalent(model: keras.Model) -> keras.Model:
-    """`model` rebuilt with `ChungGRU`, or `model` when it has another form."""
-    if len(model.inputs) != 1 or len(model.layers) != 3:
-        return model
-    source, rnn, head = model.layers
-    if (
-        not isinstance(source, keras.layers.InputLayer)
-        or type(rnn) is not keras.layers.RNN
-        or type(rnn.cell) is not ChungGRUCell
-        or not isinstance(head, TimeDistributed)
-    ):
-        return model
-    rnn_config = rnn.get_config()
-    del rnn_config["cell"]
-    base_keys = keras.layers.Layer.get_config(rnn.cell)
-    cell_config = {
-        key: value
-        for key, value in rnn.cell.get_config().items()
-        if key not in base_keys
-    }
-    gru = ChungGRU.from_config({**rnn_config, **cell_config})
-    head = type(head).from_config(head.get_config())
-    # The input's name is the exported `serve` endpoint's argument name.
-    inputs = keras.Input(
-        batch_shape=source.batch_shape, dtype=source.dtype, name=source.name
-    )
-    return keras.Model(inputs, head(gru(inputs)), name=f"{model.name}_serving")

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -162,6 +163,10 @@ def test_two_processes_train_as_one_process_does(tmp_path, one_process):
     _train(tmp_path / "run", 2)
 
     _assert_same_training(tmp_path / "run", one_process)
+    # The processes trained the model's `ChungGRU` twin; the file keeps the
+    # addition model's form.
+    saved = keras.models.load_model(tmp_path / "run" / "model.keras")
+    assert type(saved.get_layer("gru")) is keras.layers.RNN
     # Process 0 alone wrote the run's files.
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
         "history.csv",
@@ -196,6 +201,9 @@ def test_a_run_killed_midway_resumes_from_process_zeros_backup(tmp_path, one_pro
         status, stderr = _finish(process, log)
         assert status != 0, stderr[-3000:]
     assert not (out / "model.keras").exists()
+    # The backup is the addition model's, as a one-process run writes it.
+    with h5py.File(out / ".resume" / "backup.weights.h5") as backup:
+        assert "layers/rnn/cell/vars/0" in backup
 
     _train(out, 2)
 

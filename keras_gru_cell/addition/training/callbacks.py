@@ -60,6 +60,9 @@ class HeldOutLog(keras.callbacks.Callback):
     batch stream at that step and keeps the logged rows up to it. Rows are
     logged at batch ends, before `Backup` backs up at the epoch end, so the
     log never lags the backup.
+
+    `saved_form`, if set, is the model whose form its weights file takes, in
+    place of the model that trains (see `save_weights`).
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class HeldOutLog(keras.callbacks.Callback):
         stop_after_perfect: int | None,
         fixed_training: tuple[tf.Tensor, tf.Tensor] | None,
         long_validation: LongValidation | None = None,
+        saved_form: keras.Model | None = None,
     ):
         super().__init__()
         self.validation = validation
@@ -83,6 +87,7 @@ class HeldOutLog(keras.callbacks.Callback):
         self.stop_after_perfect = stop_after_perfect
         self.fixed_training = fixed_training
         self.long_validation = long_validation
+        self.saved_form = saved_form
         self.right_path = log_path.with_name("right.weights.h5")
         self.rows: list[dict[str, float]] = []
 
@@ -120,9 +125,8 @@ class HeldOutLog(keras.callbacks.Callback):
         if self.long_validation is not None:
             row.update(self._score_long(row["val_exact_match"] == 1.0))
         self._append(row)
-        if all_held_out_right(row) and is_process_zero():
-            with saving_alone():
-                write_atomically(self.right_path, self.model.save_weights)
+        if all_held_out_right(row):
+            save_weights(self.model, self.right_path, self.saved_form)
         if self._stop_rule_met(self.rows):
             self.model.stop_training = True
 
@@ -138,7 +142,7 @@ class HeldOutLog(keras.callbacks.Callback):
             return
         # The optimizer's state comes back too: its step count says which
         # weights these are.
-        self.model.load_weights(self.right_path)
+        load_weights(self.model, self.right_path, self.saved_form)
 
     def _logged(self, step: int) -> list[dict[str, float]]:
         return [r for r in read_history(self.log_path) if r["step"] <= step]
@@ -216,17 +220,46 @@ class Backup(keras.callbacks.Callback):
     file with weights missing, which the next run cannot load, and a kill
     between the two files would resume at the wrong epoch. Here one file,
     replaced atomically, is the whole state; the optimizer's step count in it
-    says where the run was.
+    says where the run was. `saved_form`, if set, is the model whose form
+    the file takes, in place of the model that trains (see `save_weights`).
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, saved_form: keras.Model | None = None):
         super().__init__()
         self.path = path
+        self.saved_form = saved_form
 
     def on_epoch_end(self, epoch, logs=None):
-        if is_process_zero():
-            with saving_alone():
-                write_atomically(self.path, self.model.save_weights)
+        save_weights(self.model, self.path, self.saved_form)
+
+
+def save_weights(
+    model: keras.Model, path: Path, saved_form: keras.Model | None = None
+) -> None:
+    """Writes `model`'s weights and optimizer state to `path`, atomically.
+
+    In the form of `saved_form`, if set: a model with `model`'s weights in
+    the same order, compiled with `model`'s optimizer, such as the addition
+    model whose `fused_twin` trains; `model`'s weights are first copied into
+    it, in every process. In a multi-process run, process 0 alone writes.
+    """
+    if saved_form is not None:
+        saved_form.set_weights(model.get_weights())
+        model = saved_form
+    if is_process_zero():
+        with saving_alone():
+            write_atomically(path, model.save_weights)
+
+
+def load_weights(
+    model: keras.Model, path: Path, saved_form: keras.Model | None = None
+) -> None:
+    """Loads what `save_weights` wrote to `path` into `model`."""
+    if saved_form is None:
+        model.load_weights(path)
+        return
+    saved_form.load_weights(path)
+    model.set_weights(saved_form.get_weights())
 
 
 class IncompatibleBackupError(ValueError):
@@ -237,8 +270,12 @@ class IncompatibleBackupError(ValueError):
     """
 
 
-def restore(model: keras.Model, path: Path) -> int:
+def restore(
+    model: keras.Model, path: Path, saved_form: keras.Model | None = None
+) -> int:
     """Loads the backup at `path`, if any, into `model`; returns its step.
+
+    `saved_form` is the form the backup takes, as for `save_weights`.
 
     Raises:
         IncompatibleBackupError: If the backup is of a model built with other
@@ -248,7 +285,7 @@ def restore(model: keras.Model, path: Path) -> int:
         # The optimizer's variables must exist to receive the saved ones.
         model.optimizer.build(model.trainable_variables)
         try:
-            model.load_weights(path)
+            load_weights(model, path, saved_form)
         except ValueError:
             raise IncompatibleBackupError(
                 f"{str(path.parent)!r} holds an interrupted run of a model with "

@@ -30,6 +30,7 @@ from keras_gru_cell.addition.distribution import shared_seed
 from keras_gru_cell.addition.evaluation import carry_chain_pairs
 from keras_gru_cell.addition.evaluation import random_pairs
 from keras_gru_cell.addition.exact_match import ExactMatch
+from keras_gru_cell.addition.fused_twin import fused_twin
 from keras_gru_cell.addition.model import build_addition_model
 from keras_gru_cell.addition.quadratic_loss import QuadraticLoss
 from keras_gru_cell.addition.training.artifacts import plot_losses
@@ -114,15 +115,33 @@ def compiled_model(settings: TrainingSettings, *, metrics: bool) -> keras.Model:
     model.compile(
         optimizer=optimizer(settings),
         loss=loss_function(settings.loss, settings.dtype),
-        # Weighted: padded batches (see `training_data`) weigh their padding
-        # 0, and the metrics must not score it.
-        weighted_metrics=(
-            [ExactMatch(), keras.metrics.BinaryAccuracy(name="bit_accuracy")]
-            if metrics
-            else None
-        ),
+        weighted_metrics=_weighted_metrics() if metrics else None,
     )
     return model
+
+
+def _weighted_metrics() -> list[keras.metrics.Metric]:
+    # Weighted: padded batches (see `training_data`) weigh their padding 0,
+    # and the metrics must not score it.
+    return [ExactMatch(), keras.metrics.BinaryAccuracy(name="bit_accuracy")]
+
+
+def training_twin(model: keras.Model) -> keras.Model:
+    """`model`'s `fused_twin`, compiled with `model`'s loss and optimizer.
+
+    Under JAX's data parallelism, Keras's `RNN` all-reduces its weight
+    gradients at every time step of its backward loop, and `ChungGRU` once
+    after it (#24): a multi-process run trains the twin. The optimizer is
+    `model`'s own instance, so that `model` saves the twin's optimizer state
+    once it holds the twin's weights (see `callbacks.save_weights`).
+    """
+    twin = fused_twin(model, f"{model.name}_fused")
+    twin.compile(
+        optimizer=model.optimizer,
+        loss=model.loss,
+        weighted_metrics=_weighted_metrics(),
+    )
+    return twin
 
 
 def training_data(
@@ -231,7 +250,12 @@ def train_addition_model(
             then the global batch. In a multi-process run every process makes
             the same call, with the same `out_dir`, which must be a folder
             they share: process 0 alone writes to it, and every process
-            resumes from it.
+            resumes from it. Such a run trains the model's twin with
+            `ChungGRU` in place of `RNN(ChungGRUCell)`, the same recurrence
+            in one fused layer, which exchanges gradients once a step rather
+            than once a time step, and which `callbacks` see as their
+            model; its files and the returned model keep the addition
+            model's form.
         callbacks: More Keras callbacks for `model.fit`, after the run's own.
         verbose: Keras's `verbose`: 1 shows a progress bar, 2 a line per
             epoch, 0 nothing.
@@ -269,13 +293,17 @@ def train_addition_model(
         # Only now: a refused `distribute` leaves no trace in `out_dir`.
         resume_dir.mkdir(parents=True, exist_ok=True)
         model = compiled_model(settings, metrics=True)
+        # `trained` trains; `saved_form`, if not `None`, is what is saved.
+        trained, saved_form = model, None
+        if distribute == "multi-process":
+            trained, saved_form = training_twin(model), model
 
         every = min(settings.validation_every, settings.steps)
         # An epoch is the unit of backups and of the progress bar: a few dozen
         # steps, and a whole number of validations.
         epoch_steps = min(every * math.ceil(_EPOCH_STEPS / every), settings.steps)
         backup = resume_dir / "backup.weights.h5"
-        start_step = restore(model, backup)
+        start_step = restore(trained, backup, saved_form)
         log = HeldOutLog(
             validation,
             every=every,
@@ -285,10 +313,11 @@ def train_addition_model(
             stop_after_perfect=settings.stop_after_perfect,
             fixed_training=fixed_training,
             long_validation=long_validation(settings, seed),
+            saved_form=saved_form,
         )
         callbacks = [
             log,
-            Backup(backup),
+            Backup(backup, saved_form),
             StopAtStep(settings.steps),
             *callbacks,
         ]
@@ -306,7 +335,7 @@ def train_addition_model(
             epochs = math.ceil(settings.steps / epoch_steps)
         start = time.perf_counter()
         with stop.handling():
-            model.fit(
+            trained.fit(
                 train,
                 epochs=epochs,
                 initial_epoch=initial_epoch,
@@ -315,6 +344,8 @@ def train_addition_model(
                 shuffle=False,
                 verbose=verbose,
             )
+        if saved_form is not None:
+            model.set_weights(trained.get_weights())
     seconds = time.perf_counter() - start
     if stop.signum is not None:
         # The run is backed up; it ends as the signal would have ended it
