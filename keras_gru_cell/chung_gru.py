@@ -269,6 +269,13 @@ class ChungGRU(keras.layers.RNN):
             sequences, initial_state=initial_state, mask=mask, training=training
         )
 
+    def _maybe_config_dropout_masks(self, cell, input_sequence, input_state):
+        # `keras.layers.RNN.call` draws the cell's masks before its loop
+        # whether or not it trains, which advances the seed generator at
+        # inference and, in a JAX export's trace, leaks its state (the
+        # export fails); `inner_loop` draws the masks it uses, in training.
+        pass
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
         cell = self.cell
         if keras.tree.is_nested(initial_state):
@@ -278,8 +285,9 @@ class ChungGRU(keras.layers.RNN):
         dtype = sequences.dtype
 
         if training and cell.dropout > 0.0:
-            # The cell's own mask, drawn by RNN.call before the loop, so that
-            # both layers draw the same random numbers.
+            # The cell's own masks, drawn in the order in which
+            # `keras.layers.RNN` draws them, so that in training both layers
+            # draw the same random numbers.
             drop = cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * ops.expand_dims(drop, 1)
         recurrent_mask = None
