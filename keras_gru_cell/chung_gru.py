@@ -57,7 +57,9 @@ class ChungGRU(keras.layers.RNN):
     which is slower to train. Zoneout's masks of all steps are drawn at once
     before the loop, so in training the layer zones out other units than
     `RNN(ChungGRUCell(...))` with the same seed, from the same distribution.
-    `unroll` is accepted for compatibility with `keras.layers.GRU` and has no
+    The layer draws its masks in training only (`keras.layers.RNN` draws its
+    cell's dropout masks at inference too), so it exports from JAX with any
+    option. `unroll` is accepted for compatibility with `keras.layers.GRU` and has no
     effect: the fused loop unrolls sequences of a known length of up to 16
     steps by itself, where XLA's loop costs more than their arithmetic, and
     loops over longer ones. Gradients are first order only.
