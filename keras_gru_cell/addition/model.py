@@ -112,7 +112,7 @@ def build_addition_model(
         inputs
     )
     outputs = TimeDistributed(dense, dtype=dtype, name="sum_bits")(states)
-    if symmetric_summands:
+    if isinstance(cell.kernel_constraint, SymmetricSummands):
         # Keras applies a constraint after each update, not to initial weights.
         cell.kernel.assign(cell.kernel_constraint(cell.kernel))
     return keras.Model(inputs, outputs, name=name)
