@@ -58,11 +58,12 @@ class ChungGRU(keras.layers.RNN):
     before the loop, so in training the layer zones out other units than
     `RNN(ChungGRUCell(...))` with the same seed, from the same distribution.
     The layer draws its masks in training only (`keras.layers.RNN` draws its
-    cell's dropout masks at inference too), so it exports from JAX with any
-    option. `unroll` is accepted for compatibility with `keras.layers.GRU` and has no
-    effect: the fused loop unrolls sequences of a known length of up to 16
-    steps by itself, where XLA's loop costs more than their arithmetic, and
-    loops over longer ones. Gradients are first order only.
+    cell's dropout masks at inference too), so it exports from JAX with
+    DropConnect, where `RNN(ChungGRUCell(...))` cannot. `unroll` is
+    accepted for compatibility with `keras.layers.GRU` and has no effect:
+    the fused loop unrolls sequences of a known length of up to 16 steps by
+    itself, where XLA's loop costs more than their arithmetic, and loops
+    over longer ones. Gradients are first order only.
 
     Args:
         units: Positive integer, dimensionality of the state and the output.
