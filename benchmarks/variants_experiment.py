@@ -372,6 +372,10 @@ def render(results: dict) -> str:
         "the median ratio of a training step's time to the baseline's, "
         "measured side by side, [its 95% interval].",
     ]
+    if "throughput" in results:
+        timing = results["throughput"]
+        backend = timing["environment"]["versions"]["backend"]
+        lines[-1] += f" Timed by `KERAS_BACKEND={backend} {timing['command']}`."
     if "large" in results.get("throughput", {}):
         lines += ["", *render_throughput(results["throughput"])]
     else:
