@@ -21,9 +21,10 @@ def normalize(x, gamma, beta, units: int):
     `x` is `(..., k * units)` and `gamma`, `beta` are `(k * units,)`; the mean
     and variance are taken over each block of `units` columns on its own.
     """
-    blocks = [
-        _standardize(block) for block in ops.split(x, x.shape[-1] // units, axis=-1)
-    ]
+    # `int`: PyTorch's ONNX export traces shapes as tensors, which `split`
+    # does not take; the feature axis is always known.
+    count = int(x.shape[-1]) // int(units)
+    blocks = [_standardize(block) for block in ops.split(x, count, axis=-1)]
     normalized = blocks[0] if len(blocks) == 1 else ops.concatenate(blocks, axis=-1)
     return normalized * gamma + beta
 

@@ -57,10 +57,13 @@ class ChungGRU(keras.layers.RNN):
     which is slower to train. Zoneout's masks of all steps are drawn at once
     before the loop, so in training the layer zones out other units than
     `RNN(ChungGRUCell(...))` with the same seed, from the same distribution.
-    `unroll` is accepted for compatibility with `keras.layers.GRU` and has no
-    effect: the fused loop unrolls sequences of a known length of up to 16
-    steps by itself, where XLA's loop costs more than their arithmetic, and
-    loops over longer ones. Gradients are first order only.
+    The layer draws its masks in training only (`keras.layers.RNN` draws its
+    cell's dropout masks at inference too), so it exports from JAX with
+    DropConnect, where `RNN(ChungGRUCell(...))` cannot. `unroll` is
+    accepted for compatibility with `keras.layers.GRU` and has no effect:
+    the fused loop unrolls sequences of a known length of up to 16 steps by
+    itself, where XLA's loop costs more than their arithmetic, and loops
+    over longer ones. Gradients are first order only.
 
     Args:
         units: Positive integer, dimensionality of the state and the output.
@@ -269,6 +272,13 @@ class ChungGRU(keras.layers.RNN):
             sequences, initial_state=initial_state, mask=mask, training=training
         )
 
+    def _maybe_config_dropout_masks(self, cell, input_sequence, input_state):
+        # `keras.layers.RNN.call` draws the cell's masks before its loop
+        # whether or not it trains, which advances the seed generator at
+        # inference and, in a JAX export's trace, leaks its state (the
+        # export fails); `inner_loop` draws the masks it uses, in training.
+        pass
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
         cell = self.cell
         if keras.tree.is_nested(initial_state):
@@ -278,8 +288,9 @@ class ChungGRU(keras.layers.RNN):
         dtype = sequences.dtype
 
         if training and cell.dropout > 0.0:
-            # The cell's own mask, drawn by RNN.call before the loop, so that
-            # both layers draw the same random numbers.
+            # The cell's own masks, drawn in the order in which
+            # `keras.layers.RNN` draws them, so that in training both layers
+            # draw the same random numbers.
             drop = cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * ops.expand_dims(drop, 1)
         recurrent_mask = None

@@ -121,9 +121,11 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
             holding one.
         training: Python boolean, whether dropout, zoneout and DropConnect
             are applied. Set by `keras.layers.RNN` and `model.fit`. Zoneout
-            draws a mask at every step, which `keras.layers.RNN` on JAX can
-            do only with `unroll=True`; `ChungGRU` draws them before its loop
-            and needs no unrolling.
+            draws a mask at every step; on JAX, `keras.layers.RNN` runs the
+            step in a `lax.scan` that cannot advance the seed generator, so
+            without `unroll=True` every step zones out the same units.
+            `ChungGRU` draws every step's mask before its loop and needs no
+            unrolling.
 
     Returns:
         A tuple `(output, new_states)`, where `output` is the new state

@@ -258,3 +258,59 @@ def test_a_two_process_run_reports_its_steps_and_an_all_reduce():
 
     assert result["steps_per_second"] > 0
     assert result["all_reduce_ms"] > 0
+
+
+VARIANTS_SCRIPT = SCRIPT.with_name("variants_experiment.py")
+
+
+@pytest.fixture(scope="module")
+def variants():
+    spec = importlib.util.spec_from_file_location(
+        "variants_experiment", VARIANTS_SCRIPT
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_variants_timing_alone_keeps_the_accuracy_runs(variants, tmp_path):
+    results, table = tmp_path / "results.json", tmp_path / "table.md"
+    shutil.copyfile(variants.RESULTS, results)
+    options = "baseline,zoneout=0.1,PerGateOrthogonal"
+    argv = ["--throughput-only", "--tiny", "--options", options]
+
+    variants.main([*argv, "--results", str(results), "--snippet", str(table)])
+
+    before = json.loads(variants.RESULTS.read_text())
+    after = json.loads(results.read_text())
+    assert after["runs"] == before["runs"]
+    timing = after["throughput"]
+    assert set(timing["digits"]) == set(options.split(","))
+    # The initializers change no step: the large shape times the others.
+    seconds = timing["large"]["seconds"]
+    assert set(seconds) == {"baseline", "zoneout=0.1"}
+    for layers in seconds.values():
+        assert set(layers) == {variants.FUSED, variants.CELLWISE}
+        for times in layers.values():
+            assert len(times) == variants.TINY_ROUNDS
+            assert all(t > 0 for t in times)
+    assert table.read_text() == variants.render(after)
+    assert "| `zoneout=0.1` | autodiff of the fused loop |" in table.read_text()
+
+
+@pytest.mark.slow
+def test_variants_addition_task_scores_each_option_at_each_length(variants, tmp_path):
+    results, table = tmp_path / "results.json", tmp_path / "table.md"
+    argv = ["--task", "addition", "--tiny", "--seeds", "1"]
+    options = ["--options", "baseline,recurrent_dropconnect=0.2"]
+
+    variants.main([*argv, *options, "--results", str(results), "--snippet", str(table)])
+
+    written = json.loads(results.read_text())
+    for runs in written["runs"].values():
+        (run,) = runs
+        assert run["steps"] == written["settings"]["steps"] == 2
+        assert set(run["exact_match"]) == {"64", "256", "1024"}
+        assert all(0.0 <= score <= 1.0 for score in run["exact_match"].values())
+    assert table.read_text() == variants.render_addition(written)

@@ -252,6 +252,18 @@ def test_variants_table_is_rendered_from_the_committed_results():
     )
 
 
+def test_variants_addition_table_is_rendered_from_the_committed_results():
+    module = variants_experiment()
+
+    expected = module.render_addition(json.loads(module.ADDITION_RESULTS.read_text()))
+
+    assert module.ADDITION_SNIPPET.read_text() == expected, (
+        "docs/snippets/variants_addition.md differs from "
+        "benchmarks/results/variants_addition.json: run "
+        "`python benchmarks/variants_experiment.py --render-only`"
+    )
+
+
 def test_variants_table_counts_steps_and_intervals_as_it_says():
     module = variants_experiment()
     settings = {"train_examples": 100, "batch_size": 32, "target": 0.8}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import keras
 
 from keras_gru_cell import _validation
@@ -17,6 +20,7 @@ def build_addition_model(
     weight_stddev: float | None = None,
     symmetric_summands: bool = False,
     dtype: str | None = None,
+    cell_options: Mapping[str, Any] | None = None,
     name: str = "addition_model",
 ) -> keras.Model:
     """Builds a model that adds binary numbers read least significant bit first.
@@ -45,6 +49,10 @@ def build_addition_model(
             carry that runs through a thousand columns.
         dtype: The dtype of the model's inputs, weights and outputs, such as
             `"float64"`, the tutorial's. `None` uses `keras.config.floatx()`.
+        cell_options: More `ChungGRUCell` arguments, such as the variants'
+            `layer_normalization=True` or `zoneout=0.1`; an initializer or
+            constraint given here replaces the one the arguments above
+            choose. `None` (default) adds none.
         name: The model's name.
 
     Returns:
@@ -62,6 +70,9 @@ def build_addition_model(
         ((None, None, 2), (None, None, 1))
         >>> tuple(model(np.zeros((3, 7, 2))).shape)
         (3, 7, 1)
+        >>> model = build_addition_model(8, cell_options={"zoneout": 0.1})
+        >>> model.get_layer("gru").cell.zoneout
+        0.1
 
     References:
         - [Chung et al., 2014](https://arxiv.org/abs/1412.3555)
@@ -80,11 +91,14 @@ def build_addition_model(
 
     cell = ChungGRUCell(
         hidden_size,
-        kernel_initializer=initializer("glorot_uniform"),
-        recurrent_initializer=initializer("orthogonal"),
-        bias_initializer=initializer("zeros"),
-        kernel_constraint=SymmetricSummands() if symmetric_summands else None,
-        dtype=dtype,
+        **{
+            "kernel_initializer": initializer("glorot_uniform"),
+            "recurrent_initializer": initializer("orthogonal"),
+            "bias_initializer": initializer("zeros"),
+            "kernel_constraint": SymmetricSummands() if symmetric_summands else None,
+            "dtype": dtype,
+            **(cell_options or {}),
+        },
     )
     dense = keras.layers.Dense(
         1,
@@ -98,7 +112,7 @@ def build_addition_model(
         inputs
     )
     outputs = TimeDistributed(dense, dtype=dtype, name="sum_bits")(states)
-    if symmetric_summands:
+    if isinstance(cell.kernel_constraint, SymmetricSummands):
         # Keras applies a constraint after each update, not to initial weights.
         cell.kernel.assign(cell.kernel_constraint(cell.kernel))
     return keras.Model(inputs, outputs, name=name)

@@ -179,6 +179,27 @@ def test_weight_stddev_draws_every_weight_small():
     assert np.all(values != 0)  # biases too, unlike Keras's zeros
 
 
+def test_cell_options_reach_the_cell_and_survive_a_reload(tmp_path):
+    default = build_addition_model(4).get_layer("gru").cell.get_config()
+    options = {"layer_normalization": True, "zoneout": 0.1, "kernel_constraint": None}
+    model = build_addition_model(4, symmetric_summands=True, cell_options=options)
+    model.save(tmp_path / "model.keras")
+
+    restored = keras.models.load_model(tmp_path / "model.keras")
+
+    for cell in (model.get_layer("gru").cell, restored.get_layer("gru").cell):
+        config = cell.get_config()
+        changed = {k for k in config if config[k] != default[k]}
+        # An option given replaces the one `symmetric_summands` chose.
+        assert changed == {"layer_normalization", "zoneout", "name"}
+        assert [w.name for w in cell.weights][3:] == [
+            "input_gamma",
+            "input_beta",
+            "recurrent_gamma",
+            "recurrent_beta",
+        ]
+
+
 def test_keras_names_the_package_objects_under_the_package():
     assert keras.saving.get_registered_name(TimeDistributed) == (
         "keras_gru_cell>TimeDistributed"

@@ -6,9 +6,12 @@ weights: each exported model runs in the format's own runtime and must compute
 what `model.predict` computes and what the NumPy reference computes. A format
 that takes any sequence length is exported once, with unknown batch and time
 axes, and run at every shape; a fixed-shape one is exported once per shape.
+The variants are exported too, all three options in one layer: at inference
+zoneout is its expectation and DropConnect the identity.
 """
 
 import contextlib
+import functools
 import warnings
 
 import keras
@@ -20,6 +23,7 @@ from keras_gru_cell import ChungGRUCell
 from tests.asserts import assert_allclose
 from tests.asserts import tolerance
 from tests.numpy_reference import chung_gru_step
+from tests.numpy_reference import chung_gru_variant_step
 from tests.numpy_reference import keras_gru_step
 from tests.numpy_reference import random_gru_weights
 from tests.numpy_reference import run_sequence
@@ -27,6 +31,9 @@ from tests.numpy_reference import run_sequence
 INPUT_DIM, UNITS = 2, 4
 SHAPES = [(3, 7), (5, 37), (1, 1)]
 BACKEND = keras.backend.backend()
+VARIANTS = {"layer_normalization": True, "zoneout": 0.1, "recurrent_dropconnect": 0.2}
+# Fewer shapes for the variants, whose loop is the same as the default's.
+VARIANT_SHAPES = [(3, 7), (1, 1)]
 
 # name: (layer, the NumPy step it computes)
 LAYERS = {
@@ -39,6 +46,16 @@ LAYERS = {
         chung_gru_step,
     ),
     "fused": (lambda: ChungGRU(UNITS, return_sequences=True), chung_gru_step),
+    "cell_in_rnn_variants": (
+        lambda: keras.layers.RNN(
+            ChungGRUCell(UNITS, **VARIANTS), return_sequences=True
+        ),
+        chung_gru_variant_step,
+    ),
+    "fused_variants": (
+        lambda: ChungGRU(UNITS, return_sequences=True, **VARIANTS),
+        chung_gru_variant_step,
+    ),
 }
 # What Keras's exporters take on each backend: "any" exports one model for
 # every batch size and length, "fixed" one per shape. Keras exports LiteRT
@@ -52,7 +69,14 @@ FORMATS = {
 # Beyond `keras.layers.GRU`: ChungGRU's loop converts to LiteRT's built-in ops
 # at any length (see `keras_gru_cell/_fused/tensorflow_export_loop.py`), where a
 # `TensorList` loop, Keras's own, needs the Flex delegate.
-BEYOND_BUILTIN = {("fused", "litert"): "any"} if BACKEND == "tensorflow" else {}
+BEYOND_BUILTIN = (
+    {("fused", "litert"): "any", ("fused_variants", "litert"): "any"}
+    if BACKEND == "tensorflow"
+    else {}
+)
+# On JAX, `keras.layers.RNN` cannot export a cell with DropConnect (see
+# `test_cell_with_dropconnect_exported_from_jax_leaves_its_model_unusable`).
+CANNOT_EXPORT = {("cell_in_rnn_variants", "onnx")} if BACKEND == "jax" else set()
 
 
 def case(layer, fmt, signature):
@@ -67,6 +91,7 @@ CASES = [
     case(layer, fmt, signature)
     for layer in LAYERS
     for fmt, signature in FORMATS.items()
+    if (layer, fmt) not in CANNOT_EXPORT
 ] + [case(layer, fmt, signature) for (layer, fmt), signature in BEYOND_BUILTIN.items()]
 
 
@@ -75,14 +100,28 @@ def model_with_weights(layer):
     make, _ = LAYERS[layer]
     inputs = keras.Input((None, INPUT_DIM))
     model = keras.Model(inputs, make()(inputs))
-    weights = random_gru_weights(
-        np.random.default_rng(0), INPUT_DIM, UNITS, dtype="float32"
-    )
+    rng = np.random.default_rng(0)
+    weights = random_gru_weights(rng, INPUT_DIM, UNITS, dtype="float32")
+    if layer.endswith("_variants"):
+        # Gains and biases of both layer normalizations, far from 1 and 0.
+        for _ in range(2):
+            weights.append(rng.uniform(0.5, 1.5, 3 * UNITS).astype("float32"))
+            weights.append(rng.normal(0.0, 0.3, 3 * UNITS).astype("float32"))
     model.set_weights(weights)
     # Keras's ONNX exporter wants a model called on data at least once:
     # `predict` does not count on JAX.
     model(np.zeros((1, 1, INPUT_DIM), "float32"))
     return model, weights
+
+
+def reference(layer, x, weights):
+    """The NumPy reference's every-step outputs of `layer` at inference."""
+    _, step = LAYERS[layer]
+    if layer.endswith("_variants"):
+        step = functools.partial(step, norm=weights[3:], zoneout=VARIANTS["zoneout"])
+        weights = weights[:3]
+    outputs, _ = run_sequence(x, *weights, step=step)
+    return outputs
 
 
 def sequences(shape):
@@ -135,11 +174,10 @@ def test_an_exported_model_computes_what_predict_computes(
     layer, fmt, signature, tmp_path
 ):
     model, weights = model_with_weights(layer)
-    _, step = LAYERS[layer]
     suffix = {"onnx": "onnx", "litert": "tflite"}[fmt]
     if signature == "any":
         export(model, str(tmp_path / f"model.{suffix}"), fmt)
-    for shape in SHAPES:
+    for shape in VARIANT_SHAPES if layer.endswith("_variants") else SHAPES:
         path = str(tmp_path / f"model.{suffix}")
         if signature == "fixed":
             path = str(tmp_path / f"model_{shape[0]}x{shape[1]}.{suffix}")
@@ -151,8 +189,7 @@ def test_an_exported_model_computes_what_predict_computes(
 
         assert actual.shape == (*shape, UNITS)
         assert_allclose(actual, model.predict(x, verbose=0), **close)
-        expected, _ = run_sequence(x.astype("float64"), *weights, step=step)
-        assert_allclose(actual, expected, **close)
+        assert_allclose(actual, reference(layer, x.astype("float64"), weights), **close)
 
 
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="LiteRT is exported on TensorFlow")
@@ -188,3 +225,28 @@ def test_every_fused_loop_exports_to_litert_at_any_length(tmp_path):
     assert_allclose(
         actual, model.predict(x, verbose=0), **tolerance("float32", 21 * UNITS)
     )
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="the limit of an export from JAX")
+def test_cell_with_dropconnect_exported_from_jax_leaves_its_model_unusable(tmp_path):
+    # `keras.layers.RNN` asks its cell for its dropout masks before its loop
+    # even at inference, and `ChungGRUCell` draws its DropConnect mask then,
+    # which updates the seed generator's state. Keras exports from JAX by
+    # tracing `model(x, training=False)` with jax2onnx, and that update leaves
+    # a traced value in the state: the file is right, but the model's next
+    # call fails. `ChungGRU` draws no mask at inference; the Saving page says
+    # how to export such a cell.
+    import jax
+
+    model, weights = model_with_weights("cell_in_rnn_variants")
+    path = str(tmp_path / "model.onnx")
+    x = sequences(VARIANT_SHAPES[0]).astype("float32")
+    export(model, path, "onnx")
+
+    assert_allclose(
+        run_exported(path, "onnx", x),
+        reference("cell_in_rnn_variants", x.astype("float64"), weights),
+        **tolerance("float32", x.shape[1] * UNITS),
+    )
+    with pytest.raises(jax.errors.UnexpectedTracerError, match="unexpected tracer"):
+        model.predict(x, verbose=0)

@@ -14,8 +14,10 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -104,13 +106,19 @@ def optimizer(settings: TrainingSettings) -> keras.optimizers.Adam:
     return keras.optimizers.Adam(learning_rate, epsilon=settings.epsilon)
 
 
-def compiled_model(settings: TrainingSettings, *, metrics: bool) -> keras.Model:
+def compiled_model(
+    settings: TrainingSettings,
+    *,
+    metrics: bool,
+    cell_options: Mapping[str, Any] | None = None,
+) -> keras.Model:
     model = build_addition_model(
         settings.hidden_size,
         output_activation=_output_activation(settings.loss),
         weight_stddev=settings.weight_stddev,
         symmetric_summands=settings.symmetric_summands,
         dtype=settings.dtype,
+        cell_options=cell_options,
     )
     model.compile(
         optimizer=optimizer(settings),
@@ -220,6 +228,7 @@ def train_addition_model(
     distribute: str = "none",
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 1,
+    cell_options: Mapping[str, Any] | None = None,
 ) -> TrainingResult:
     """Trains the addition model with one `model.fit` and writes its artifacts.
 
@@ -259,6 +268,9 @@ def train_addition_model(
         callbacks: More Keras callbacks for `model.fit`, after the run's own.
         verbose: Keras's `verbose`: 1 shows a progress bar, 2 a line per
             epoch, 0 nothing.
+        cell_options: More `ChungGRUCell` arguments for the model's cell,
+            such as the variants' (see `build_addition_model`); `None`
+            (default) adds none.
 
     Returns:
         A `TrainingResult`.
@@ -292,7 +304,7 @@ def train_addition_model(
     with distribution_scope(distribute):
         # Only now: a refused `distribute` leaves no trace in `out_dir`.
         resume_dir.mkdir(parents=True, exist_ok=True)
-        model = compiled_model(settings, metrics=True)
+        model = compiled_model(settings, metrics=True, cell_options=cell_options)
         # `trained` trains; `saved_form`, if not `None`, is what is saved.
         trained, saved_form = model, None
         if distribute == "multi-process":
