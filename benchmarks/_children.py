@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import socket
 import subprocess
 import sys
+import tempfile
 
 # Seconds a child may run before the benchmark gives up on it.
 TIMEOUT = 600
@@ -21,29 +23,42 @@ def free_port() -> int:
 
 def run_together(script: str, children: list[list[str]], env: dict) -> dict:
     """Runs `script --child ARGV` for each ARGV at once; returns process 0's
-    measurements, the JSON object on the last line it printed."""
-    processes = [
-        subprocess.Popen(
-            [sys.executable, script, "--child", *argv],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        for argv in children
-    ]
-    outputs = []
-    try:
-        for process in processes:
-            outputs.append(process.communicate(timeout=TIMEOUT)[0])
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=TIMEOUT)
-    for process in processes:
-        if process.returncode != 0:
-            raise RuntimeError(f"a run failed with status {process.returncode}")
+    measurements, the JSON object on the last line it printed.
+
+    Raises:
+        RuntimeError: If a child fails, with the end of its stderr.
+    """
+    with contextlib.ExitStack() as stack:
+        # Files, not pipes: a child blocked on a full stderr pipe, while its
+        # peer is being waited for, would stall both.
+        logs = [
+            stack.enter_context(tempfile.TemporaryFile(mode="w+")) for _ in children
+        ]
+        processes = [
+            subprocess.Popen(
+                [sys.executable, script, "--child", *argv],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+            for argv, log in zip(children, logs, strict=True)
+        ]
+        try:
+            outputs = [process.communicate(timeout=TIMEOUT)[0] for process in processes]
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(timeout=TIMEOUT)
+        for index, (process, log) in enumerate(zip(processes, logs, strict=True)):
+            if process.returncode != 0:
+                log.seek(0)
+                tail = "".join(log.readlines()[-5:]).rstrip()
+                raise RuntimeError(
+                    f"process {index} of a run failed with status "
+                    f"{process.returncode}:\n{tail}"
+                )
     return json.loads(outputs[0].strip().splitlines()[-1])
 
 
