@@ -22,7 +22,9 @@ changes the step: each over its baseline (the option's cost), and the cell's
 over the fused layer's (the fused layer's speedup, with the hand-written
 backward pass where it covers the option and autodiff of the fused loop
 where it does not). `--throughput-only` measures only that, keeping the
-accuracy runs of the results file.
+accuracy runs of the results file. Time it on TensorFlow or PyTorch: on JAX,
+`model.fit` refuses `RNN(ChungGRUCell(zoneout=...))` unless it is unrolled
+(the Variants page says why).
 
 With `--task addition`, the package's own task instead: the addition model
 (`build_addition_model`, trained by `train_addition_model` with the default
@@ -30,7 +32,7 @@ With `--task addition`, the package's own task instead: the addition model
 exact match on random held-out sums of 64, 256 and 1,024 bits.
 
     python benchmarks/variants_experiment.py --seeds 10 --epochs 40
-    KERAS_BACKEND=jax python benchmarks/variants_experiment.py --throughput-only
+    KERAS_BACKEND=tensorflow python benchmarks/variants_experiment.py --throughput-only
     python benchmarks/variants_experiment.py --task addition --seeds 3
     python benchmarks/variants_experiment.py --render-only
 

@@ -123,7 +123,8 @@ class ChungGRUCell(keras.layers.Layer, DropoutRNNCell):
             are applied. Set by `keras.layers.RNN` and `model.fit`. Zoneout
             draws a mask at every step; on JAX, `keras.layers.RNN` runs the
             step in a `lax.scan` that cannot advance the seed generator, so
-            without `unroll=True` every step zones out the same units.
+            without `unroll=True` every step zones out the same units, and
+            `model.fit` raises JAX's `UnexpectedTracerError`.
             `ChungGRU` draws every step's mask before its loop and needs no
             unrolling.
 

@@ -237,6 +237,36 @@ def test_cellwise_zoneout_in_a_jax_scan_keeps_one_mask_for_every_step(rng):
     assert abs(kept[distinct].mean() - options["zoneout"]) < 0.05
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "jax", reason="JAX's scan of keras.layers.RNN"
+)
+def test_cellwise_zoneout_trains_in_a_jax_fit_only_unrolled():
+    # In `fit`'s compiled step the scan's discarded seed updates leak out of
+    # it as tracers, and JAX refuses them: the cell with zoneout trains in
+    # keras.layers.RNN on JAX only with `unroll=True` (the Variants page
+    # says so; `ChungGRU` needs nothing). This fails, and is seen, the day
+    # Keras's scan carries the seed generator.
+    x, y = np.zeros((8, 5, INPUT_DIM)), np.zeros((8, 1))
+
+    def fit(unroll):
+        cell = ChungGRUCell(UNITS, zoneout=0.3, seed=SEED)
+        model = keras.Sequential(
+            [
+                keras.Input((5, INPUT_DIM)),
+                keras.layers.RNN(cell, unroll=unroll),
+                keras.layers.Dense(1),
+            ]
+        )
+        model.compile("adam", "mse")
+        return model.fit(x, y, epochs=1, verbose=0).history["loss"]
+
+    import jax
+
+    with pytest.raises(jax.errors.UnexpectedTracerError):
+        fit(unroll=False)
+    assert np.isfinite(fit(unroll=True)).all()
+
+
 # "all" at inference covers the autodiff fallback (layer normalization and
 # zoneout); DropConnect in training alone keeps the hand-written backward pass.
 @pytest.mark.parametrize(
