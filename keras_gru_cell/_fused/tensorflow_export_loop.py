@@ -1,17 +1,20 @@
-"""The loop TensorFlow traces for `model.export`: plain tensors, no XLA.
+"""The loops TensorFlow traces for the converters: no XLA.
 
 The fused loop runs as an XLA-compiled function, which the ONNX converter
-(tf2onnx) cannot read: it leaves the call unconverted. A `TensorArray` loop,
-which Keras's own RNNs run, converts to ONNX, but LiteRT's converter turns
-its `TensorList` ops into built-in ops only when the sequence length is
-fixed. So while Keras's `ExportArchive` traces a model (`model.export` in
-every format on TensorFlow: ONNX, LiteRT and SavedModel), the loop is a
-`tf.while_loop` whose carry holds the state and the outputs written so far,
-each step writing its own with `tensor_scatter_nd_update`: a `Loop` with
-`ScatterND` in ONNX, a `WHILE` of built-in ops (`SCATTER_ND` among them) in
-LiteRT, at any sequence length. It is not compiled, so a SavedModel export
-also runs where XLA does not. `fit`, `predict` and every other trace keep the
-XLA-compiled loop.
+(tf2onnx) cannot read: it leaves the call unconverted. So while Keras's
+`ExportArchive` traces a model for ONNX or LiteRT (`model.export(...,
+format="onnx" | "litert")`), `tensorflow_loop` runs its loop uncompiled: a
+`while` loop over `TensorArray`s, which tf2onnx converts to a `Loop` with
+scan outputs. LiteRT's converter, though, turns the `TensorList` ops of such
+a loop into built-in ops only when the sequence length is fixed; so for a
+LiteRT export of any length, the loop is the one here: a `tf.while_loop`
+whose carry holds the state and the outputs written so far, each step
+writing its own with `tensor_scatter_nd_update`, a `WHILE` of built-in ops
+(`SCATTER_ND` among them) at any sequence length. Each of its steps rewrites
+the whole output buffer, so its time grows with the square of the length,
+which is why no other format gets it. A SavedModel export, which TensorFlow
+runs with XLA, keeps the XLA-compiled loop, as do `fit`, `predict` and every
+other trace.
 """
 
 import functools
@@ -20,24 +23,46 @@ import inspect
 import keras
 import tensorflow as tf
 
+# Keras's ONNX and LiteRT exporters trace through `ExportArchive` from
+# modules of their own, which `keras.export` does not name publicly.
+_CONVERTER_MODULES = {".export.onnx": "onnx", ".export.litert": "litert"}
 
-def tracing_for_export() -> bool:
-    """Whether TensorFlow is tracing a graph for Keras's `ExportArchive`.
+
+def tracing_for_converter() -> bool:
+    """Whether TensorFlow is tracing a graph for an ONNX or LiteRT export."""
+    return _export_being_traced() in ("onnx", "litert")
+
+
+def tracing_for_litert() -> bool:
+    """Whether TensorFlow is tracing a graph for a LiteRT export."""
+    return _export_being_traced() == "litert"
+
+
+def _export_being_traced() -> str | None:
+    """The format of the export whose graph TensorFlow is tracing:
+    `"onnx"`, `"litert"`, `"saved_model"`, or `None` outside an export.
 
     Keras 3 exports a TensorFlow model (`model.export`, in every format) by
     tracing it in a `tf.function` that a `keras.export.ExportArchive` builds
-    and traces from its own methods, so one of them is on the stack.
+    and traces from its own methods, so one of them is on the stack, and
+    further up, for ONNX and LiteRT, the exporter's module.
     """
     if tf.executing_eagerly():
-        return False
+        return None
     archive = _archive_class()
+    found = None
     frame = inspect.currentframe()
     try:
         while frame is not None:
-            if isinstance(frame.f_locals.get("self"), archive):
-                return True
+            if found is None and isinstance(frame.f_locals.get("self"), archive):
+                found = "saved_model"
+            if found:
+                module = frame.f_globals.get("__name__", "")
+                for suffix, export_format in _CONVERTER_MODULES.items():
+                    if module.endswith(suffix):
+                        return export_format
             frame = frame.f_back
-        return False
+        return found
     finally:
         # A frame held in a local keeps every frame above it alive.
         del frame

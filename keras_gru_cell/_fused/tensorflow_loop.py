@@ -42,10 +42,11 @@ def run(
     faster, and not keeping them prediction. Either way the gradient is
     exact; without residuals, `loop.recompute` rebuilds them from the states.
 
-    A graph traced for export gets the forward loop alone, uncompiled (see
-    `tensorflow_export_loop`): converters read neither XLA calls nor gradients.
+    A graph traced for an ONNX or LiteRT export gets the forward loop alone,
+    uncompiled (see `tensorflow_export_loop`): converters read neither XLA
+    calls nor gradients.
     """
-    if tensorflow_export_loop.tracing_for_export():
+    if tensorflow_export_loop.tracing_for_converter():
         states, _ = loop.forward(
             inputs,
             initial_state,
@@ -123,12 +124,16 @@ def run(
 
 def scan(step, init, sequence, num_outputs, reverse=False, unroll=False):
     """`loop.scan` on TensorFlow: a `while` loop over `TensorArray`s, or with
-    `unroll`, the steps one after another; in a graph traced for export, a
-    `while` loop over plain tensors (`tensorflow_export_loop.scan`)."""
+    `unroll`, the steps one after another; in a graph traced for a LiteRT
+    export of any length, a `while` loop over plain tensors
+    (`tensorflow_export_loop.scan`). At a fixed length LiteRT's converter
+    lowers the `TensorArray` loop to built-in ops, and it stays linear in
+    the length."""
     flat_sequence = keras.tree.flatten(sequence)
     if unroll:
         return _unrolled_scan(step, init, sequence, flat_sequence, num_outputs, reverse)
-    if tensorflow_export_loop.tracing_for_export():
+    length_unknown = flat_sequence[0].shape[0] is None
+    if length_unknown and tensorflow_export_loop.tracing_for_litert():
         return tensorflow_export_loop.scan(step, init, sequence, reverse)
     # XLA needs the static length for the TensorArrays when it is known.
     length = flat_sequence[0].shape[0] or tf.shape(flat_sequence[0])[0]

@@ -1,11 +1,13 @@
 """On TensorFlow, exporting changes what is traced for export, and nothing else.
 
 `ChungGRU` runs its loop XLA-compiled, which converters cannot read; a graph
-traced for `model.export` gets a plain `while` loop instead
-(`keras_gru_cell/_fused/tensorflow_export_loop.py`). These tests prove that `fit`
-and `predict` still trace the XLA-compiled loop and never the export loop,
-that exported graphs hold no XLA-compiled function, and that the export loop
-computes what the TensorArray loop computes.
+traced for an ONNX export gets the same `TensorArray` loop uncompiled, and
+one traced for a LiteRT export a loop over plain tensors
+(`keras_gru_cell/_fused/tensorflow_export_loop.py`). These tests prove that
+`fit`, `predict` and a SavedModel export still trace the XLA-compiled loop,
+that ONNX and LiteRT exports hold no XLA-compiled function, that only LiteRT
+gets the plain-tensor loop, and that it computes what the TensorArray loop
+computes.
 """
 
 import keras
@@ -33,27 +35,27 @@ def tf():
 
 @pytest.fixture
 def traces(monkeypatch):
-    """Records, at every trace of the fused loop, whether it was for export
-    and which functions it asked XLA to compile."""
+    """Records, at every trace of the fused loop, whether it was for a
+    converter and which functions it asked XLA to compile."""
     from keras_gru_cell._fused import tensorflow_export_loop
     from keras_gru_cell._fused import tensorflow_loop
 
-    seen = {"for_export": [], "compiled": []}
+    seen = {"for_converter": [], "compiled": []}
     detect, compile_ = (
-        tensorflow_export_loop.tracing_for_export,
+        tensorflow_export_loop.tracing_for_converter,
         tensorflow_loop._xla_compiled,
     )
 
-    def tracing_for_export():
-        seen["for_export"].append(detect())
-        return seen["for_export"][-1]
+    def tracing_for_converter():
+        seen["for_converter"].append(detect())
+        return seen["for_converter"][-1]
 
     def xla_compiled(function):
         seen["compiled"].append(function.__name__)
         return compile_(function)
 
     monkeypatch.setattr(
-        tensorflow_export_loop, "tracing_for_export", tracing_for_export
+        tensorflow_export_loop, "tracing_for_converter", tracing_for_converter
     )
     monkeypatch.setattr(tensorflow_loop, "_xla_compiled", xla_compiled)
     return seen
@@ -78,8 +80,8 @@ def test_fit_and_predict_trace_the_xla_compiled_loop(traces):
     model.fit(x, y, epochs=1, verbose=0)
     model.predict(x, verbose=0)
 
-    assert traces["for_export"]
-    assert not any(traces["for_export"])
+    assert traces["for_converter"]
+    assert not any(traces["for_converter"])
     assert {"forward", "backward_loop"} <= set(traces["compiled"])
 
 
@@ -92,22 +94,71 @@ def test_a_traced_call_holds_the_xla_compiled_loop(tf):
     assert _xla_compiled_functions(graph.as_graph_def())
 
 
-@pytest.mark.parametrize("fmt", ["tf_saved_model", "onnx", "litert"])
-def test_every_export_traces_the_export_loop_only(traces, tmp_path, fmt):
+@pytest.mark.parametrize("fmt", ["onnx", "litert"])
+def test_a_converters_export_traces_no_xla_compiled_loop(traces, tmp_path, fmt):
     model = fused_model()
     model(data()[0])
-    traces["for_export"].clear()
+    traces["for_converter"].clear()
     traces["compiled"].clear()
+
+    path = tmp_path / {"onnx": "m.onnx", "litert": "m.tflite"}[fmt]
+
+    model.export(str(path), format=fmt, verbose=False)
+
+    assert traces["for_converter"]
+    assert all(traces["for_converter"])
+    assert traces["compiled"] == []
+
+
+def test_a_saved_model_export_traces_the_xla_compiled_loop(traces, tmp_path):
+    model = fused_model()
+    model(data()[0])
+    traces["for_converter"].clear()
+    traces["compiled"].clear()
+
+    model.export(str(tmp_path / "m"), verbose=False)
+
+    assert traces["for_converter"]
+    assert not any(traces["for_converter"])
+    assert "forward" in traces["compiled"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "time", "plain_tensors"),
+    [
+        ("tf_saved_model", None, False),
+        ("onnx", None, False),
+        ("litert", TIME, False),
+        ("litert", None, True),
+    ],
+)
+def test_only_a_litert_export_of_any_length_traces_the_plain_tensor_loop(
+    monkeypatch, tmp_path, fmt, time, plain_tensors
+):
+    # The plain-tensor loop rewrites its whole output buffer at every step:
+    # a SavedModel of it served 1,024-bit sums tens of times slower
+    # (benchmarks/addition_serving.py). Only LiteRT, which cannot run the
+    # TensorArray loop on built-in ops unless its length is fixed, pays that.
+    from keras_gru_cell._fused import tensorflow_export_loop
+
+    calls = []
+    scan = tensorflow_export_loop.scan
+    monkeypatch.setattr(
+        tensorflow_export_loop,
+        "scan",
+        lambda *args, **kwargs: calls.append(fmt) or scan(*args, **kwargs),
+    )
+    inputs = keras.Input((time, INPUT_DIM), batch_size=BATCH if time else None)
+    model = keras.Model(inputs, ChungGRU(UNITS, return_sequences=True)(inputs))
+    model(data()[0])
     path = str(tmp_path / {"onnx": "m.onnx", "litert": "m.tflite"}.get(fmt, "m"))
 
     model.export(path, format=fmt, verbose=False)
 
-    assert traces["for_export"]
-    assert all(traces["for_export"])
-    assert traces["compiled"] == []
+    assert bool(calls) is plain_tensors
 
 
-def test_a_saved_model_export_holds_no_xla_compiled_function(tmp_path):
+def test_a_saved_model_export_holds_the_xla_compiled_loop(tmp_path):
     from tensorflow.core.protobuf import saved_model_pb2
 
     model = fused_model()
@@ -118,8 +169,7 @@ def test_a_saved_model_export_holds_no_xla_compiled_function(tmp_path):
         (tmp_path / "m" / "saved_model.pb").read_bytes()
     )
     (meta_graph,) = saved.meta_graphs
-    assert meta_graph.graph_def.library.function
-    assert not _xla_compiled_functions(meta_graph.graph_def)
+    assert _xla_compiled_functions(meta_graph.graph_def)
 
 
 @pytest.mark.parametrize("reverse", [False, True])
