@@ -240,27 +240,24 @@ def variants_experiment():
     return script("benchmarks/variants_experiment.py")
 
 
-def test_variants_table_is_rendered_from_the_committed_results():
+@pytest.mark.parametrize(
+    ("render", "results", "snippet"),
+    [
+        ("render", "RESULTS", "SNIPPET"),
+        ("render_addition", "ADDITION_RESULTS", "ADDITION_SNIPPET"),
+    ],
+)
+def test_variants_tables_are_rendered_from_the_committed_results(
+    render, results, snippet
+):
     module = variants_experiment()
+    results, snippet = getattr(module, results), getattr(module, snippet)
 
-    expected = module.render(json.loads(module.RESULTS.read_text()))
+    expected = getattr(module, render)(json.loads(results.read_text()))
 
-    assert module.SNIPPET.read_text() == expected, (
-        "docs/snippets/variants_experiment.md differs from "
-        "benchmarks/results/variants_experiment.json: run "
-        "`python benchmarks/variants_experiment.py --render-only`"
-    )
-
-
-def test_variants_addition_table_is_rendered_from_the_committed_results():
-    module = variants_experiment()
-
-    expected = module.render_addition(json.loads(module.ADDITION_RESULTS.read_text()))
-
-    assert module.ADDITION_SNIPPET.read_text() == expected, (
-        "docs/snippets/variants_addition.md differs from "
-        "benchmarks/results/variants_addition.json: run "
-        "`python benchmarks/variants_experiment.py --render-only`"
+    assert snippet.read_text() == expected, (
+        f"{snippet.relative_to(ROOT)} differs from {results.relative_to(ROOT)}: "
+        "run `python benchmarks/variants_experiment.py --render-only`"
     )
 
 

@@ -331,19 +331,29 @@ def backend_section(report: dict, chart: str) -> str:
     )
 
 
+def measured_with(command: str, report: dict) -> str:
+    """The sentence that says how, where and with what a run was measured."""
+    versions = report["versions"]
+    backend = versions["backend"]
+    machine = report["machine"]
+    return (
+        f"Measured with `{command}` on a {machine['cores']}-core "
+        f"{machine['cpu']}{load_text(machine)}; Keras {versions['keras']}, "
+        f"{backend} {versions[backend]}."
+    )
+
+
 def serving_section(report: dict) -> str:
     """The addition model's serving path, before and after, on one backend."""
     versions = report["versions"]
     backend = versions["backend"]
-    machine = report["machine"]
     settings = report["settings"]
     return "\n".join(
         [
             f"### {BACKEND_NAMES.get(backend, backend)}",
             "",
-            f"Measured with `{settings['command']}` on a {machine['cores']}-core "
-            f"{machine['cpu']}{load_text(machine)}; Keras {versions['keras']}, "
-            f"{backend} {versions[backend]}. Statistic: {settings['statistic']}. "
+            f"{measured_with(settings['command'], report)} "
+            f"Statistic: {settings['statistic']}. "
             "Before: the model file's `RNN(ChungGRUCell)` form; after: the "
             "serving path, the same weights in `ChungGRU` (and, for "
             "`predict_sums`, `predict_on_batch` in place of `predict`).",
@@ -358,17 +368,14 @@ def comparison_section(report: dict) -> str:
     """`ChungGRU` at this release against an earlier commit, on one backend."""
     versions = report["versions"]
     backend = versions["backend"]
-    machine = report["machine"]
     return "\n".join(
         [
             f"### {BACKEND_NAMES.get(backend, backend)}",
             "",
-            f"Measured with `{report['command']}` on a {machine['cores']}-core "
-            f"{machine['cpu']}{load_text(machine)}; Keras {versions['keras']}, "
-            f"{backend} {versions[backend]}. Each revision in a process of its "
-            "own, taking turns; the last column is the median over the rounds "
-            "of the two times' ratio, [a 95% distribution-free interval]: "
-            "above 1, the later code is faster.",
+            f"{measured_with(report['command'], report)} Each revision in a "
+            "process of its own, taking turns; the last column is the median "
+            "over the rounds of the two times' ratio, [a 95% distribution-free "
+            "interval]: above 1, the later code is faster.",
             "",
             report["table"],
             "",
