@@ -19,12 +19,17 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "recurrent_throughput.py"
 
 
-@pytest.fixture(scope="module")
-def benchmark():
-    spec = importlib.util.spec_from_file_location("recurrent_throughput", SCRIPT)
+def load_script(name: str):
+    """The script `benchmarks/<name>.py`, imported as a module."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPT.with_name(f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def benchmark():
+    return load_script("recurrent_throughput")
 
 
 @pytest.mark.slow
@@ -117,10 +122,7 @@ def test_paired_speedup_is_each_rounds_ratio_of_the_two_times(benchmark):
     keras.backend.backend() != "tensorflow", reason="it times TensorFlow's input"
 )
 def test_input_wait_script_times_both_feedings(capsys):
-    script = SCRIPT.with_name("tensorflow_input_wait.py")
-    spec = importlib.util.spec_from_file_location("tensorflow_input_wait", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("tensorflow_input_wait")
 
     module.main(["--repeats", "2"])
 
@@ -161,11 +163,7 @@ def test_commit_comparison_times_both_revisions_in_turn(tmp_path):
 
 
 def multiprocess_throughput():
-    script = SCRIPT.with_name("multiprocess_throughput.py")
-    spec = importlib.util.spec_from_file_location("multiprocess_throughput", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("multiprocess_throughput")
 
 
 def scaling_results(module, layer_speeds, addition_speeds, all_reduce_ms):
@@ -260,17 +258,9 @@ def test_a_two_process_run_reports_its_steps_and_an_all_reduce():
     assert result["all_reduce_ms"] > 0
 
 
-VARIANTS_SCRIPT = SCRIPT.with_name("variants_experiment.py")
-
-
 @pytest.fixture(scope="module")
 def variants():
-    spec = importlib.util.spec_from_file_location(
-        "variants_experiment", VARIANTS_SCRIPT
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("variants_experiment")
 
 
 @pytest.mark.slow
@@ -314,3 +304,28 @@ def test_variants_addition_task_scores_each_option_at_each_length(variants, tmp_
         assert set(run["exact_match"]) == {"64", "256", "1024"}
         assert all(0.0 <= score <= 1.0 for score in run["exact_match"].values())
     assert table.read_text() == variants.render_addition(written)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="it exports from TensorFlow"
+)
+def test_export_runtimes_times_every_export_at_every_length(tmp_path):
+    module = load_script("export_runtimes")
+    out = tmp_path / "runtimes.json"
+    argv = ["--units", "2", "--batch", "1", "--lengths", "3", "5", "--repeats", "1"]
+
+    module.main([*argv, "--out", str(out)])
+
+    written = json.loads(out.read_text())
+    runs = [(r["layer"], r["runtime"], r["length"]) for r in written["results"]]
+    assert sorted(runs) == sorted(
+        (layer, runtime, length)
+        for layer, runtime in [
+            ("ChungGRU", "ONNX Runtime"),
+            ("RNN(ChungGRUCell)", "ONNX Runtime"),
+            ("ChungGRU", "LiteRT"),
+        ]
+        for length in (3, 5)
+    )
+    assert all(r["microseconds_per_step"] > 0 for r in written["results"])

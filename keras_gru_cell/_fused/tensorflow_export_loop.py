@@ -5,16 +5,16 @@ The fused loop runs as an XLA-compiled function, which the ONNX converter
 `ExportArchive` traces a model for ONNX or LiteRT (`model.export(...,
 format="onnx" | "litert")`), `tensorflow_loop` runs its loop uncompiled: a
 `while` loop over `TensorArray`s, which tf2onnx converts to a `Loop` with
-scan outputs. LiteRT's converter, though, turns the `TensorList` ops of such
-a loop into built-in ops only when the sequence length is fixed; so for a
-LiteRT export of any length, the loop is the one here: a `tf.while_loop`
-whose carry holds the state and the outputs written so far, each step
-writing its own with `tensor_scatter_nd_update`, a `WHILE` of built-in ops
-(`SCATTER_ND` among them) at any sequence length. Each of its steps rewrites
-the whole output buffer, so its time grows with the square of the length,
-which is why no other format gets it. A SavedModel export, which TensorFlow
-runs with XLA, keeps the XLA-compiled loop, as do `fit`, `predict` and every
-other trace.
+scan outputs. LiteRT's converter, though, leaves the `TensorList` ops of
+such a loop to the Flex delegate ("Select TensorFlow ops"), which LiteRT's
+stock interpreter does not have; so for a LiteRT export, the loop is the one
+here: a `tf.while_loop` whose carry holds the state and the outputs written
+so far, each step writing its own with `tensor_scatter_nd_update`, a `WHILE`
+of built-in ops (`SCATTER_ND` among them) at any sequence length. Each of
+its steps rewrites the whole output buffer, so its time grows with the
+square of the length, which is why no other format gets it. A SavedModel
+export, which TensorFlow runs with XLA, keeps the XLA-compiled loop, as do
+`fit`, `predict` and every other trace.
 """
 
 import functools

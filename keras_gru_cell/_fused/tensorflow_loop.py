@@ -125,15 +125,11 @@ def run(
 def scan(step, init, sequence, num_outputs, reverse=False, unroll=False):
     """`loop.scan` on TensorFlow: a `while` loop over `TensorArray`s, or with
     `unroll`, the steps one after another; in a graph traced for a LiteRT
-    export of any length, a `while` loop over plain tensors
-    (`tensorflow_export_loop.scan`). At a fixed length LiteRT's converter
-    lowers the `TensorArray` loop to built-in ops, and it stays linear in
-    the length."""
+    export, a `while` loop over plain tensors (`tensorflow_export_loop.scan`)."""
     flat_sequence = keras.tree.flatten(sequence)
     if unroll:
         return _unrolled_scan(step, init, sequence, flat_sequence, num_outputs, reverse)
-    length_unknown = flat_sequence[0].shape[0] is None
-    if length_unknown and tensorflow_export_loop.tracing_for_litert():
+    if tensorflow_export_loop.tracing_for_litert():
         return tensorflow_export_loop.scan(step, init, sequence, reverse)
     # XLA needs the static length for the TensorArrays when it is known.
     length = flat_sequence[0].shape[0] or tf.shape(flat_sequence[0])[0]

@@ -128,17 +128,17 @@ def test_a_saved_model_export_traces_the_xla_compiled_loop(traces, tmp_path):
     [
         ("tf_saved_model", None, False),
         ("onnx", None, False),
-        ("litert", TIME, False),
+        ("litert", TIME, True),
         ("litert", None, True),
     ],
 )
-def test_only_a_litert_export_of_any_length_traces_the_plain_tensor_loop(
+def test_only_a_litert_export_traces_the_plain_tensor_loop(
     monkeypatch, tmp_path, fmt, time, plain_tensors
 ):
     # The plain-tensor loop rewrites its whole output buffer at every step:
     # a SavedModel of it served 1,024-bit sums tens of times slower
-    # (benchmarks/addition_serving.py). Only LiteRT, which cannot run the
-    # TensorArray loop on built-in ops unless its length is fixed, pays that.
+    # (benchmarks/addition_serving.py). Only LiteRT, which runs the
+    # TensorArray loop only with the Flex delegate, pays that.
     from keras_gru_cell._fused import tensorflow_export_loop
 
     calls = []
