@@ -102,10 +102,19 @@ def changes_the_step(spec: dict) -> bool:
 
 
 def backward_pass(spec: dict) -> str:
-    """Which backward pass `ChungGRU` trains with under this option."""
-    if spec.get("layer_normalization") or spec.get("zoneout"):
-        return "autodiff of the fused loop"
-    return "hand-written"
+    """Which backward pass `ChungGRU`, with its default activations, trains
+    with under this option."""
+    import keras
+
+    from keras_gru_cell._fused import has_hand_written_backward
+
+    hand_written = has_hand_written_backward(
+        keras.activations.tanh,
+        keras.activations.sigmoid,
+        layer_normalization=bool(spec.get("layer_normalization")),
+        zoneout=spec.get("zoneout", 0.0),
+    )
+    return "hand-written" if hand_written else "autodiff of the fused loop"
 
 
 def layer_arguments(spec: dict) -> dict:

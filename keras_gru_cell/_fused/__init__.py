@@ -40,6 +40,20 @@ def has_fused_gradient(activation, recurrent_activation) -> bool:
     )
 
 
+def has_hand_written_backward(
+    activation, recurrent_activation, *, layer_normalization=False, zoneout=0.0
+) -> bool:
+    """Whether `run` trains with the hand-written backward pass on this
+    backend; if not, the backend's autodiff differentiates the same fused
+    loop. It covers neither layer normalization nor zoneout."""
+    return (
+        keras.backend.backend() in _BACKEND_LOOPS
+        and has_fused_gradient(activation, recurrent_activation)
+        and not layer_normalization
+        and zoneout == 0.0
+    )
+
+
 def run(
     inputs,
     kernel,
@@ -86,11 +100,11 @@ def run(
         The states after every step, `(time, batch, units)`.
     """
     backend = keras.backend.backend()
-    fused = (
-        backend in _BACKEND_LOOPS
-        and has_fused_gradient(activation, recurrent_activation)
-        and normalization is None
-        and zoneout == 0.0
+    fused = has_hand_written_backward(
+        activation,
+        recurrent_activation,
+        layer_normalization=normalization is not None,
+        zoneout=zoneout,
     )
     # XLA's CPU loop runs faster reading each step's narrow inputs and
     # projecting them than reading each step's slice of precomputed
