@@ -328,9 +328,15 @@ def addition_dataset(
         indices = tf.data.Dataset.counter()
     else:
         indices = tf.data.Dataset.range(num_batches)
-    return indices.map(
-        make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-    ).prefetch(tf.data.AUTOTUNE)
+    # Without autotuning: its thread, which sleeps for periods that double,
+    # stalled whole training runs for tens of seconds with the cores idle.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return (
+        indices.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+        .with_options(options)
+    )
 
 
 def tutorial_data(

@@ -166,16 +166,23 @@ def evaluate_addition(
     return _score_pairs(model, random_pairs(num_bits, n, seed), num_bits)
 
 
-CARRY_CHAINS = ("2^n-1 + 1", "2^n-1 + 2^n-1")
-"""The names of `carry_chain_pairs`' two families of sums."""
+CARRY_CHAINS = ("2^n-1 + 0", "2^n-1 + 1", "2^n-1 + 2^n-1")
+"""The names of `carry_chain_pairs`' three families of sums."""
 
 
 def carry_chain_pairs(num_bits: int) -> dict[str, list[tuple[int, int]]]:
     """The sums whose carries run longest, for every `n` below `num_bits`.
 
     Random sums rarely carry far: the longest carry in an `n`-bit random sum
-    runs about `log2(n)` columns. These run the whole length:
+    runs about `log2(n)` columns. A column holding one 1 bit passes on
+    whatever carry it takes in, so what decides such a column's bit is
+    remembered from further back; in these sums it is remembered over the
+    whole length:
 
+    - `2**n - 1 + 0`: `n` columns that hold one 1 bit each and take in no
+      carry, writing 1s: a model must keep "no carry" through all of them
+      (models that are right on every random sum can still invent a carry
+      here, after a dozen such columns);
     - `2**n - 1 + 1`: the carry made by the two 1 bits at bit 0 runs through
       `n - 1` columns that hold one 1 bit each, writing 0s, to land at bit
       `n`;
@@ -195,14 +202,14 @@ def carry_chain_pairs(num_bits: int) -> dict[str, list[tuple[int, int]]]:
     Examples:
         >>> for name, pairs in carry_chain_pairs(4).items():
         ...     print(f"{name:<14}", pairs)
+        2^n-1 + 0      [(1, 0), (3, 0), (7, 0)]
         2^n-1 + 1      [(1, 1), (3, 1), (7, 1)]
         2^n-1 + 2^n-1  [(1, 1), (3, 3), (7, 7)]
     """
     check_num_bits(num_bits)
     ones = [2**n - 1 for n in range(1, num_bits)]
-    return dict(
-        zip(CARRY_CHAINS, ([(a, 1) for a in ones], [(a, a) for a in ones]), strict=True)
-    )
+    families = ([(a, 0) for a in ones], [(a, 1) for a in ones], [(a, a) for a in ones])
+    return dict(zip(CARRY_CHAINS, families, strict=True))
 
 
 def evaluate_carry_chains(
@@ -226,7 +233,7 @@ def evaluate_carry_chains(
         >>> from keras_gru_cell.addition.pretrained import load_pretrained_model
         >>> scores = evaluate_carry_chains(load_pretrained_model(), 64)
         >>> [round(scores[name]["exact_match"], 2) for name in CARRY_CHAINS]
-        [1.0, 1.0]
+        [1.0, 1.0, 1.0]
     """
     return {
         name: _score_pairs(model, pairs, num_bits)

@@ -200,6 +200,12 @@ def test_the_stream_is_infinite_by_default_and_finite_with_num_batches():
     assert len(list(addition_dataset(5, 2, seed=0, num_batches=3))) == 3
 
 
+def test_the_stream_runs_without_tf_data_autotuning():
+    # Autotuning's sleeping thread stalled whole training runs (changelog).
+    for dataset in (addition_dataset(5, 2, seed=0), addition_dataset((4, 8), 2)):
+        assert dataset.options().autotune.enabled is False
+
+
 def test_element_spec_has_a_static_length_unless_it_varies():
     fixed = addition_dataset(8, 32, seed=0).element_spec
     assert fixed == (

@@ -69,28 +69,43 @@ def test_a_model_of_another_shape_is_refused_naming_its_shapes(tmp_path):
         load_addition_model(path)
 
 
-def _longest_carry(a, b):
-    """The most columns in a row that carry out, counted column by column."""
-    carry = run = longest = 0
+def _longest_runs(a, b):
+    """The most columns in a row that carry out, and the most in a row that
+    hold one 1 bit and take in no carry, counted column by column."""
+    carry = carried = uncarried = longest_carried = longest_uncarried = 0
     while a or b or carry:
-        carry = ((a & 1) + (b & 1) + carry) >> 1
-        run = run + 1 if carry else 0
-        longest = max(longest, run)
+        ones = (a & 1) + (b & 1)
+        uncarried = uncarried + 1 if ones == 1 and not carry else 0
+        carry = (ones + carry) >> 1
+        carried = carried + 1 if carry else 0
+        longest_carried = max(longest_carried, carried)
+        longest_uncarried = max(longest_uncarried, uncarried)
         a, b = a >> 1, b >> 1
-    return longest
+    return longest_carried, longest_uncarried
 
 
-def test_carry_chains_carry_through_n_columns_for_every_n_below_the_length():
+def test_carry_chains_run_through_n_columns_for_every_n_below_the_length():
     chains = carry_chain_pairs(12)
     assert list(chains) == list(CARRY_CHAINS)
-    for pairs in chains.values():
-        assert [_longest_carry(a, b) for a, b in pairs] == list(range(1, 12))
-        assert max((a + b).bit_length() for a, b in pairs) == 12
+    runs = {name: [_longest_runs(a, b) for a, b in chains[name]] for name in chains}
+    assert [uncarried for _, uncarried in runs["2^n-1 + 0"]] == list(range(1, 12))
+    for name in ("2^n-1 + 1", "2^n-1 + 2^n-1"):
+        assert [carried for carried, _ in runs[name]] == list(range(1, 12))
+    assert max((a + b).bit_length() for a, b in chains["2^n-1 + 0"]) == 11
+    for name in ("2^n-1 + 1", "2^n-1 + 2^n-1"):
+        assert max((a + b).bit_length() for a, b in chains[name]) == 12
 
 
 def test_carry_chain_scores_count_the_chains_a_model_gets_right():
     # Loses any carry that has run through more than 5 columns.
     scores = evaluate_carry_chains(NumpyAdder(forget_after=5), 12)
-    assert [scores[name]["exact_match"] for name in CARRY_CHAINS] == [5 / 11] * 2
+    assert [scores[name]["exact_match"] for name in CARRY_CHAINS] == [1.0] + [
+        5 / 11
+    ] * 2
+    # Invents a carry after more than 5 columns of one 1 bit and no carry.
+    scores = evaluate_carry_chains(NumpyAdder(invent_after=5), 12)
+    assert [scores[name]["exact_match"] for name in CARRY_CHAINS] == [5 / 11] + [
+        1.0
+    ] * 2
     scores = evaluate_carry_chains(NumpyAdder(), 12)
-    assert [scores[name]["exact_match"] for name in CARRY_CHAINS] == [1.0] * 2
+    assert [scores[name]["exact_match"] for name in CARRY_CHAINS] == [1.0] * 3

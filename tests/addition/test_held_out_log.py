@@ -66,10 +66,22 @@ def test_a_model_that_loses_long_carries_does_not_stop(tmp_path):
     model = NumpyAdder(forget_after=5)
     rows = _validate(_log(model, tmp_path), model, 3)
     assert [r["val_exact_match"] for r in rows] == [1.0] * 3
-    # Chains of n = 1 … 23 columns: the first 5 of each family are right.
-    assert [r["val_carry_exact_match"] for r in rows] == [5 / 23] * 3
+    # Chains of n = 1 … 23 columns: every `2^n-1 + 0`, which carries
+    # nothing, and the first 5 of each family that carries are right.
+    assert [r["val_carry_exact_match"] for r in rows] == [(23 + 5 + 5) / 69] * 3
     assert not model.stop_training
     assert not (tmp_path / "right.weights.h5").exists()
+
+
+def test_a_model_that_invents_a_carry_in_a_long_run_does_not_stop(tmp_path):
+    # Right on every short sum, but after 5 columns of one 1 bit each and no
+    # carry, it carries one into the next column.
+    model = NumpyAdder(invent_after=5)
+    rows = _validate(_log(model, tmp_path), model, 3)
+    assert [r["val_exact_match"] for r in rows] == [1.0] * 3
+    # Only `2^n-1 + 0` holds such runs past 5 columns: its first 5 are right.
+    assert [r["val_carry_exact_match"] for r in rows] == [(5 + 23 + 23) / 69] * 3
+    assert not model.stop_training
 
 
 def test_long_sums_are_scored_only_once_the_short_ones_are_right(tmp_path):
@@ -89,7 +101,7 @@ def test_the_long_held_out_sums_are_seeded_and_hold_every_carry_chain():
     assert not np.array_equal(
         first.x[first.groups["long"]], other.x[other.groups["long"]]
     )
-    assert first.x.shape == (50 + 2 * 23, 24, 2)
+    assert first.x.shape == (50 + 3 * 23, 24, 2)
     # The sums are those the bits write.
     sums = NumpyAdder().predict_on_batch(first.x)
     np.testing.assert_array_equal(sums, first.y)

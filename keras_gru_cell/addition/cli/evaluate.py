@@ -24,8 +24,9 @@ def add_parser(commands) -> None:
         help="score a model on random held-out sums and long carries",
         description="Score a model on random held-out sums of each length, "
         "then on the sums whose carries run longest, up to the longest "
-        "length: 2^n-1 + 1 and 2^n-1 + 2^n-1 for every n below it. Each row "
-        "gives the share of sums entirely right and the share of bits right.",
+        "length: 2^n-1 + 0, 2^n-1 + 1 and 2^n-1 + 2^n-1 for every n below "
+        "it. Each row gives the share of sums entirely right and the share "
+        "of bits right.",
     )
     evaluate.add_argument(
         "--model",
