@@ -15,6 +15,12 @@ three jitted programs on a batch sharded between them:
 
 Beside them, one process on one core runs the same programs on its share
 of the batch, without collectives: the time a perfect exchange would cost.
+Besides the mean time a call, each program reports the median call, and
+the share of the wall time that the busiest thread other than the main one
+spent on the CPU (from `/proc`): a thread that busy-waits for the other
+process holds its process's only core until the kernel's scheduler tick,
+whose length the report states when the kernel says it
+(`/proc/config.gz`).
 Each configuration runs `--rounds` times, taking turns with the others, so
 that a loaded machine's changing load falls on all alike; the statistic is
 the median. `--xla-flags` and `--collectives` (JAX's
@@ -33,6 +39,7 @@ Needs two CPU cores.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import re
@@ -40,6 +47,7 @@ import shlex
 import socket
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -138,16 +146,54 @@ def _child(args) -> None:
     for name, (function, arguments) in programs.items():
         text = function.lower(*arguments).compile().as_text()
         function(*arguments).block_until_ready()
+        calls = []
+        before = _thread_cpu_seconds()
         start = time.perf_counter()
         for _ in range(REPEATS):
+            call_start = time.perf_counter()
             function(*arguments).block_until_ready()
+            calls.append(time.perf_counter() - call_start)
+        wall = time.perf_counter() - start
+        after = _thread_cpu_seconds()
+        main_thread = threading.main_thread().native_id
+        busiest = max(
+            (after[tid] - before.get(tid, 0.0) for tid in after if tid != main_thread),
+            default=0.0,
+        )
         result[name] = {
-            "ms": (time.perf_counter() - start) / REPEATS * 1000,
+            "ms": wall / REPEATS * 1000,
+            "median_ms": statistics.median(calls) * 1000,
+            "busiest_thread": busiest / wall,
             "all_reduces": _all_reduces_a_call(text, args.steps),
         }
     if args.num_processes > 1:
         result["TCP round trip"] = {"ms": _round_trip_ms(args), "all_reduces": 0}
     print(json.dumps(result))
+
+
+def _thread_cpu_seconds() -> dict[int, float]:
+    """CPU seconds (user and system) of each live thread of this process."""
+    ticks_a_second = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+        except FileNotFoundError:  # The thread has ended.
+            continue
+        # utime and stime, the 14th and 15th fields; the name may hold spaces.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds[int(tid)] = (int(fields[11]) + int(fields[12])) / ticks_a_second
+    return seconds
+
+
+def _kernel_tick_ms() -> float | None:
+    """The scheduler tick of the running kernel, where it says (`CONFIG_HZ`)."""
+    try:
+        config = gzip.decompress(Path("/proc/config.gz").read_bytes()).decode()
+    except OSError:
+        return None
+    match = re.search(r"^CONFIG_HZ=(\d+)$", config, re.MULTILINE)
+    return 1000 / int(match.group(1)) if match else None
 
 
 def _all_reduces_a_call(hlo: str, steps: int) -> int:
@@ -229,7 +275,12 @@ def _measure(args) -> dict[str, dict[str, float]]:
     return {
         configuration: {
             name: {
-                "ms": statistics.median(r[name]["ms"] for r in results),
+                **{
+                    key: statistics.median(r[name][key] for r in results)
+                    for key in ("ms", "median_ms", "busiest_thread")
+                    # The TCP round trip has no per-call times.
+                    if key in measured
+                },
                 "all_reduces": measured["all_reduces"],
             }
             for name, measured in results[0].items()
@@ -249,21 +300,29 @@ def _report(args, medians) -> str:
     ]
     if args.no_async_dispatch:
         settings.append("no async dispatch")
+    tick = _kernel_tick_ms()
     lines = [
         f"jax {jax.__version__}, {os.cpu_count()} CPUs, load average "
         f"{os.getloadavg()[0]:.1f} at the end; {'; '.join(settings)}",
         f"{args.steps} steps, {args.batch} rows a process, {args.units} units; "
-        f"median of {args.rounds} rounds of {REPEATS} calls",
+        f"median of {args.rounds} rounds of {REPEATS} calls; the kernel's "
+        f"scheduler tick: {'unknown' if tick is None else f'{tick:g} ms'}",
         "",
         f"{'program':<28} {'all-reduces':>11} {'1 process':>10} "
-        f"{'2 processes':>12} {'ratio':>7}",
+        f"{'2 processes':>12} {'ratio':>7} {'median call':>12} {'busiest thread':>15}",
     ]
     for name, measured in two.items():
         alone = f"{one[name]['ms']:>8.2f}ms" if name in one else f"{'—':>10}"
         ratio = f"{measured['ms'] / one[name]['ms']:>6.1f}×" if name in one else ""
+        median_call = (
+            f"{measured['median_ms']:.2f}ms" if "median_ms" in measured else "—"
+        )
+        busiest = (
+            f"{measured['busiest_thread']:.0%}" if "busiest_thread" in measured else "—"
+        )
         lines.append(
             f"{name:<28} {measured['all_reduces']:>11} {alone} "
-            f"{measured['ms']:>10.2f}ms {ratio:>7}"
+            f"{measured['ms']:>10.2f}ms {ratio:>7} {median_call:>12} {busiest:>15}"
         )
     return "\n".join(lines)
 

@@ -329,3 +329,49 @@ def test_export_runtimes_times_every_export_at_every_length(tmp_path):
         for length in (3, 5)
     )
     assert all(r["microseconds_per_step"] > 0 for r in written["results"])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    len(os.sched_getaffinity(0)) < 2, reason="two processes need two cores"
+)
+def test_collectives_script_reports_each_programs_median_call_and_busiest_thread(
+    tmp_path,
+):
+    snippet = tmp_path / "collectives.md"
+    arguments = ["--rounds", "1", "--steps", "2", "--batch", "4", "--units", "4"]
+    subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT.with_name("multiprocess_collectives.py")),
+            *arguments,
+            *["--snippet", str(snippet)],
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+    lines = snippet.read_text().splitlines()
+    assert "scheduler tick:" in next(line for line in lines if "rounds of" in line)
+    rows = {
+        line[:28].strip(): line[28:].split()
+        for line in lines
+        if line.startswith(("all-reduce", "RNN gradient", "TCP round trip"))
+    }
+    assert set(rows) == {
+        "all-reduce",
+        "RNN gradient",
+        "RNN gradient, reduced once",
+        "TCP round trip",
+    }
+    # all-reduces, 1 process, 2 processes, ratio, median call, busiest thread.
+    assert rows["RNN gradient"][0] == "2"
+    for name in ("all-reduce", "RNN gradient", "RNN gradient, reduced once"):
+        median_call, busiest = rows[name][-2:]
+        assert median_call.endswith("ms")
+        assert float(median_call[:-2]) > 0
+        # CPU time counts in clock ticks: a short run can round past 100%.
+        assert busiest.endswith("%")
+        assert int(busiest[:-1]) >= 0
+    assert rows["TCP round trip"][-2:] == ["—", "—"]

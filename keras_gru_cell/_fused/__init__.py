@@ -110,7 +110,9 @@ def run(
     # projecting them than reading each step's slice of precomputed
     # `(time, batch, 3 * units)` projections: on JAX under the hand-written
     # backward pass and under autodiff alike, and in TensorFlow's
-    # XLA-compiled fused loop (TensorFlow's autodiff loop is not compiled).
+    # XLA-compiled fused loop (TensorFlow's autodiff loop is not compiled);
+    # in training as in inference (`benchmarks/compare_commits.py` against
+    # a revision whose training projected every step before the loop).
     # Layer normalization normalizes `x_t W` before `b` is added: all steps'
     # at once, before the loop.
     per_step = normalization is None and (
