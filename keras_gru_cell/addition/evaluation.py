@@ -182,7 +182,7 @@ def carry_chain_pairs(num_bits: int) -> dict[str, list[tuple[int, int]]]:
     - `2**n - 1 + 0`: `n` columns that hold one 1 bit each and take in no
       carry, writing 1s: a model must keep "no carry" through all of them
       (models that are right on every random sum can still invent a carry
-      here, after a dozen such columns);
+      here, after some such columns);
     - `2**n - 1 + 1`: the carry made by the two 1 bits at bit 0 runs through
       `n - 1` columns that hold one 1 bit each, writing 0s, to land at bit
       `n`;

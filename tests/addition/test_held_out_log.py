@@ -61,27 +61,27 @@ def test_a_model_right_at_every_length_stops_after_two_perfect_validations(
     assert log.right_path.exists()
 
 
-def test_a_model_that_loses_long_carries_does_not_stop(tmp_path):
-    # Right on every short sum, wrong once a carry runs past 5 columns.
-    model = NumpyAdder(forget_after=5)
+# Right on every short sum, each flaw wrong on some chains of n = 1 … 23
+# columns: the share of the 3 × 23 chains that stay right.
+@pytest.mark.parametrize(
+    ("flaw", "chains_right"),
+    [
+        # Drops a carry run past 5 columns: every `2^n-1 + 0`, which carries
+        # nothing, and the first 5 of each family that carries are right.
+        ({"forget_after": 5}, (23 + 5 + 5) / 69),
+        # Carries one in after 5 columns of one 1 bit each and no carry,
+        # which only `2^n-1 + 0` holds past 5 columns.
+        ({"invent_after": 5}, (5 + 23 + 23) / 69),
+    ],
+    ids=["loses_long_carries", "invents_a_carry_in_a_long_run"],
+)
+def test_a_model_wrong_only_on_long_runs_does_not_stop(tmp_path, flaw, chains_right):
+    model = NumpyAdder(**flaw)
     rows = _validate(_log(model, tmp_path), model, 3)
     assert [r["val_exact_match"] for r in rows] == [1.0] * 3
-    # Chains of n = 1 … 23 columns: every `2^n-1 + 0`, which carries
-    # nothing, and the first 5 of each family that carries are right.
-    assert [r["val_carry_exact_match"] for r in rows] == [(23 + 5 + 5) / 69] * 3
+    assert [r["val_carry_exact_match"] for r in rows] == [chains_right] * 3
     assert not model.stop_training
     assert not (tmp_path / "right.weights.h5").exists()
-
-
-def test_a_model_that_invents_a_carry_in_a_long_run_does_not_stop(tmp_path):
-    # Right on every short sum, but after 5 columns of one 1 bit each and no
-    # carry, it carries one into the next column.
-    model = NumpyAdder(invent_after=5)
-    rows = _validate(_log(model, tmp_path), model, 3)
-    assert [r["val_exact_match"] for r in rows] == [1.0] * 3
-    # Only `2^n-1 + 0` holds such runs past 5 columns: its first 5 are right.
-    assert [r["val_carry_exact_match"] for r in rows] == [(5 + 23 + 23) / 69] * 3
-    assert not model.stop_training
 
 
 def test_long_sums_are_scored_only_once_the_short_ones_are_right(tmp_path):
