@@ -8,7 +8,7 @@ Python integers at full width, and on every carry chain up to the longest
 length (`2^n-1 + 0`, `2^n-1 + 1` and `2^n-1 + 2^n-1`, the `chains` column).
 The criterion (the `ok` column): 100.00% on every row, within 1,000 steps and
 30 seconds.
-The default settings, trained on sums of at most 16 bits, should meet it
+The default settings, trained on sums of at most 32 bits, should meet it
 at 64, 256 and 1,024 bits for every seed. With `--backends`, it then trains
 the default settings again on each Keras backend named, each in a Python
 process of its own, as `KERAS_BACKEND=... keras-gru-cell train` would: the

@@ -15,6 +15,10 @@ three jitted programs on a batch sharded between them:
 
 Beside them, one process on one core runs the same programs on its share
 of the batch, without collectives: the time a perfect exchange would cost.
+Two references, not JAX: `all-reduce, PyTorch gloo`, the same 1,000 floats
+all-reduced by `torch.distributed` over its own build of gloo, between two
+processes pinned the same way (one process: a group of one); and `TCP round
+trip`, one byte there and back between the JAX processes, from Python.
 Besides the mean time a call, each program reports the median call, and
 the share of the wall time that the busiest thread other than the main one
 spent on the CPU (from `/proc`): a thread that busy-waits for the other
@@ -54,8 +58,12 @@ from pathlib import Path
 from _children import add_child_options
 from _children import free_port
 from _children import run_together
+from _environment import cpu_name
 
 REPEATS = 50
+# Floats in the lone all-reduce: a small model's gradients.
+ALL_REDUCE_SIZE = 1000
+TORCH_ALL_REDUCE = "all-reduce, PyTorch gloo"
 
 
 def _programs(steps: int, batch: int, units: int):
@@ -78,7 +86,7 @@ def _programs(steps: int, batch: int, units: int):
         replicated,
     )
     gradients = jax.make_array_from_process_local_data(
-        NamedSharding(mesh, P("batch")), np.ones((1, 1000), np.float32)
+        NamedSharding(mesh, P("batch")), np.ones((1, ALL_REDUCE_SIZE), np.float32)
     )
 
     def states(weights, inputs):
@@ -121,9 +129,59 @@ def _programs(steps: int, batch: int, units: int):
     }
 
 
+def _timed_calls(call) -> dict[str, float]:
+    """`REPEATS` calls of `call`: mean and median ms, busiest thread's share."""
+    call()
+    calls = []
+    before = _thread_cpu_seconds()
+    start = time.perf_counter()
+    for _ in range(REPEATS):
+        call_start = time.perf_counter()
+        call()
+        calls.append(time.perf_counter() - call_start)
+    wall = time.perf_counter() - start
+    after = _thread_cpu_seconds()
+    main_thread = threading.main_thread().native_id
+    busiest = max(
+        (after[tid] - before.get(tid, 0.0) for tid in after if tid != main_thread),
+        default=0.0,
+    )
+    return {
+        "ms": wall / REPEATS * 1000,
+        "median_ms": statistics.median(calls) * 1000,
+        "busiest_thread": busiest / wall,
+    }
+
+
+def _torch_child(args) -> None:
+    """The reference: the same all-reduce through PyTorch's own gloo."""
+    import torch
+
+    torch.set_num_threads(1)
+    torch.distributed.init_process_group(
+        "gloo",
+        init_method=f"tcp://{args.coordinator}",
+        rank=args.process_id,
+        world_size=args.num_processes,
+    )
+    gradients = torch.ones(ALL_REDUCE_SIZE)
+    result = _timed_calls(lambda: torch.distributed.all_reduce(gradients))
+    torch.distributed.barrier()
+    print(json.dumps({TORCH_ALL_REDUCE: {**result, "all_reduces": 1}}), flush=True)
+    # Tearing down PyTorch's gloo process group, with `destroy_process_group`
+    # or at interpreter exit, now and then aborts the process ("terminate
+    # called without an active exception", as in pytorch/pytorch#190489), after the
+    # measurement is printed.
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def _child(args) -> None:
     if not args.no_pin:
         os.sched_setaffinity(0, args.cpus)
+    if args.torch:
+        _torch_child(args)
+        return
     import jax
     import numpy as np
 
@@ -145,25 +203,8 @@ def _child(args) -> None:
     result = {}
     for name, (function, arguments) in programs.items():
         text = function.lower(*arguments).compile().as_text()
-        function(*arguments).block_until_ready()
-        calls = []
-        before = _thread_cpu_seconds()
-        start = time.perf_counter()
-        for _ in range(REPEATS):
-            call_start = time.perf_counter()
-            function(*arguments).block_until_ready()
-            calls.append(time.perf_counter() - call_start)
-        wall = time.perf_counter() - start
-        after = _thread_cpu_seconds()
-        main_thread = threading.main_thread().native_id
-        busiest = max(
-            (after[tid] - before.get(tid, 0.0) for tid in after if tid != main_thread),
-            default=0.0,
-        )
         result[name] = {
-            "ms": wall / REPEATS * 1000,
-            "median_ms": statistics.median(calls) * 1000,
-            "busiest_thread": busiest / wall,
+            **_timed_calls(lambda f=function, a=arguments: f(*a).block_until_ready()),
             "all_reduces": _all_reduces_a_call(text, args.steps),
         }
     if args.num_processes > 1:
@@ -172,12 +213,24 @@ def _child(args) -> None:
 
 
 def _thread_cpu_seconds() -> dict[int, float]:
-    """CPU seconds (user and system) of each live thread of this process."""
+    """CPU seconds of each live thread of this process.
+
+    From `schedstat`, in nanoseconds, where the kernel keeps it; otherwise
+    from `stat`, in clock ticks (10 ms on most kernels), too coarse for the
+    few milliseconds that 50 fast calls take.
+    """
+    nanoseconds = Path("/proc/self/schedstat").exists()
     ticks_a_second = os.sysconf("SC_CLK_TCK")
     seconds = {}
     for tid in os.listdir("/proc/self/task"):
+        task = Path(f"/proc/self/task/{tid}")
         try:
-            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+            if nanoseconds:
+                # The first field: time on the CPU.
+                on_cpu = int((task / "schedstat").read_text().split()[0])
+                seconds[int(tid)] = on_cpu / 1e9
+                continue
+            stat = (task / "stat").read_text()
         except FileNotFoundError:  # The thread has ended.
             continue
         # utime and stime, the 14th and 15th fields; the name may hold spaces.
@@ -255,23 +308,24 @@ def _measure(args) -> dict[str, dict[str, float]]:
     shape += ["--no-async-dispatch"] * args.no_async_dispatch
     runs = {"1 process × 1 core": [], "2 processes × 1 core": []}
     for _ in range(args.rounds):
-        runs["1 process × 1 core"].append(
-            _run([[*shape, "--cpus", "0", "--num-processes", "1"]], args.xla_flags)
-        )
-        coordinator = f"127.0.0.1:{free_port()}"
-        runs["2 processes × 1 core"].append(
-            _run(
-                [
+        for configuration, num_processes in zip(runs, (1, 2), strict=True):
+            for engine in ([], ["--torch"]):
+                coordinator = f"127.0.0.1:{free_port()}"
+                children = [
                     [
                         *shape,
+                        *engine,
                         *["--cpus", str(i), "--coordinator", coordinator],
-                        *["--num-processes", "2", "--process-id", str(i)],
+                        *["--num-processes", str(num_processes)],
+                        *["--process-id", str(i)],
                     ]
-                    for i in range(2)
-                ],
-                args.xla_flags,
-            )
-        )
+                    for i in range(num_processes)
+                ]
+                result = _run(children, args.xla_flags)
+                if engine:
+                    runs[configuration][-1].update(result)
+                else:
+                    runs[configuration].append(result)
     return {
         configuration: {
             name: {
@@ -302,7 +356,7 @@ def _report(args, medians) -> str:
         settings.append("no async dispatch")
     tick = _kernel_tick_ms()
     lines = [
-        f"jax {jax.__version__}, {os.cpu_count()} CPUs, load average "
+        f"jax {jax.__version__}, {os.cpu_count()} CPUs ({cpu_name()}), load average "
         f"{os.getloadavg()[0]:.1f} at the end; {'; '.join(settings)}",
         f"{args.steps} steps, {args.batch} rows a process, {args.units} units; "
         f"median of {args.rounds} rounds of {REPEATS} calls; the kernel's "
@@ -350,6 +404,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     # The runs' own options.
     add_child_options(parser)
+    parser.add_argument("--torch", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 

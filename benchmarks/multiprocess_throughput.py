@@ -1,32 +1,40 @@
-"""Scaling out on JAX: training throughput of 1 and 2 processes on one machine.
+"""Scaling out: training throughput of 1 and 2 processes on one machine.
 
 Two kinds of figure, each from runs that take turns for `--rounds` rounds
 (so that a shared machine's changing load falls on every configuration
 alike), each run a fresh process pinned with `os.sched_setaffinity`:
 
-- Per layer (`ChungGRU`, `RNN(ChungGRUCell)`, `GRU(reset_after=False)`) and
-  shape (a compute-heavy one and the tutorial's), a `Sequential` of the
-  layer and `Dense(1)` trained with Adam on MSE, global sequences per second:
-  weak scaling, 2 processes × 1 core with one process's batch each against
-  1 process × 1 core with that batch; and strong scaling, the same 2
-  processes against 1 process × 1 core with their global batch. Ideal: 2×.
+- Per engine, layer (`ChungGRU`, `RNN(ChungGRUCell)`,
+  `GRU(reset_after=False)`) and shape (a compute-heavy one and the
+  tutorial's), a `Sequential` of the layer and `Dense(1)` trained with Adam
+  on MSE, global sequences per second: weak scaling, 2 processes × 1 core
+  with one process's batch each against 1 process × 1 core with that batch;
+  and strong scaling, the same 2 processes against 1 process × 1 core with
+  their global batch. Ideal: 2×. The engines: `jax`, `model.fit` under
+  `keras.distribution`'s `DataParallel` on the JAX backend; and `torch`,
+  PyTorch's `DistributedDataParallel` over gloo wrapping the Keras model on
+  the PyTorch backend, trained by a PyTorch loop with `torch.optim.Adam`, as
+  Keras's guide to distributed training with PyTorch does (`model.fit` has
+  no PyTorch data-parallel engine); its 1-process runs use the same loop.
 - The addition model's default recipe (`TrainingSettings()`, what
   `keras-gru-cell train` trains), steps per second: 2 processes × 1 core
   (`--distribute multi-process`, which trains its `ChungGRU` twin) against
   1 process × 2 cores (`--distribute none`), same global batch. Ideal: 1×.
 
-Processes of a run connect on 127.0.0.1 through `keras.distribution`
-(`DataParallel` over both). Each run warms up for one epoch of `--steps`
-steps (the train step compiles), then times a second one. Process 0 of
-each two-process run also times one all-reduce of the model's gradients
-alone; the extra time of a two-process step over the one-process step with
-the same rows per process, counted in such all-reduces, says what limits a
-figure. Reported per figure: the median throughput of each configuration and
+Processes of a run connect on 127.0.0.1, through `keras.distribution`
+(`DataParallel` over both) on JAX and `torch.distributed` on PyTorch. Each
+run warms up for `--steps` steps (on JAX the train step compiles), then
+times as many more. Process 0 of each two-process run also times an
+all-reduce of the model's gradients alone, with the engine's own
+collective; the extra time of a two-process step over the one-process step
+with the same rows per process, counted in such all-reduces, says what
+limits a figure. Reported per figure: the median throughput of each configuration and
 the median of the rounds' ratios.
 
 Usage:
 
     python benchmarks/multiprocess_throughput.py --rounds 5
+    python benchmarks/multiprocess_throughput.py --engines torch --no-addition
     python benchmarks/multiprocess_throughput.py --render-only
     python benchmarks/multiprocess_throughput.py --smoke --output-dir /tmp/smoke
 
@@ -41,6 +49,7 @@ are marked as such and mean nothing. Needs two CPU cores.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shlex
@@ -62,6 +71,8 @@ SNIPPET = ROOT / "docs" / "snippets" / "scaling_throughput.md"
 CHART = ROOT / "docs" / "assets" / "scaling_throughput.png"
 SCRIPT = "benchmarks/multiprocess_throughput.py"
 
+ENGINES = ("jax", "torch")
+ENGINE_NAMES = {"jax": "JAX DataParallel", "torch": "PyTorch DDP"}
 LAYERS = ("ChungGRU", "RNN(ChungGRUCell)", "GRU(reset_after=False)")
 # `batch` is one process's batch.
 SHAPES = {
@@ -69,6 +80,8 @@ SHAPES = {
     "tutorial": {"batch": 100, "time": 5, "features": 2, "units": 16},
 }
 SMOKE_SHAPES = {"smoke": {"batch": 4, "time": 3, "features": 2, "units": 4}}
+# Trained only on JAX: `keras-gru-cell train --distribute multi-process`
+# has no other engine.
 ADDITION = "addition model, default recipe"
 ALL_REDUCES = 100
 
@@ -103,8 +116,8 @@ def _layer(name: str, units: int):
 
 
 def _layer_model(args):
+    """The layer's model, compiled for `fit`, and one global batch."""
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
@@ -118,9 +131,7 @@ def _layer_model(args):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch_size, args.time, args.features), "float32")
     y = rng.standard_normal((args.batch_size, 1), "float32")
-    # A batched dataset: Keras splits each global batch between processes.
-    data = tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(args.batch_size)
-    return model, data
+    return model, (x, y)
 
 
 def _addition_model(args):
@@ -140,9 +151,71 @@ def _addition_model(args):
     return model, training_data(settings, 0)[0]
 
 
+def _torch_child(args) -> None:
+    """A layer figure's run on PyTorch: DDP across processes, if several."""
+    import torch
+
+    torch.set_num_threads(len(args.cpus))
+    torch.set_num_interop_threads(1)
+    distributed = args.distribute == "multi-process"
+    if distributed:
+        torch.distributed.init_process_group(
+            "gloo",
+            init_method=f"tcp://{args.coordinator}",
+            rank=args.process_id,
+            world_size=args.num_processes,
+        )
+    model, (x, y) = _layer_model(args)
+    if distributed:
+        rows = slice(args.process_id, None, args.num_processes)
+        x, y = x[rows], y[rows]
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    network = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
+    optimizer = torch.optim.Adam(model.parameters())
+
+    def step():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(network(x), y)
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(args.steps):
+        step()
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        step()
+    result = {"steps_per_second": args.steps / (time.perf_counter() - start)}
+    if distributed:
+        gradients = torch.ones(sum(p.numel() for p in model.parameters()))
+        torch.distributed.all_reduce(gradients)
+        start = time.perf_counter()
+        for _ in range(ALL_REDUCES):
+            torch.distributed.all_reduce(gradients)
+        result["all_reduce_ms"] = (time.perf_counter() - start) / ALL_REDUCES * 1000
+        torch.distributed.barrier()
+    print(json.dumps(result), flush=True)
+    if distributed:
+        _exit_without_teardown()
+
+
+def _exit_without_teardown() -> None:
+    """Ends a PyTorch child once every process is past its last collective.
+
+    Tearing down PyTorch's gloo process group, with `destroy_process_group`
+    or at interpreter exit, now and then aborts the process ("terminate
+    called without an active exception", as in pytorch/pytorch#190489), after its
+    measurements are made and printed.
+    """
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def _child(args) -> None:
-    # Before JAX and TensorFlow start their thread pools.
+    # Before JAX, TensorFlow and PyTorch start their thread pools.
     os.sched_setaffinity(0, args.cpus)
+    if args.engine == "torch":
+        _torch_child(args)
+        return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
@@ -156,7 +229,16 @@ def _child(args) -> None:
             "process_id": args.process_id,
         }
     with distribution_scope(args.distribute, **settings):
-        model, data = (_addition_model if args.layer is None else _layer_model)(args)
+        if args.layer is None:
+            model, data = _addition_model(args)
+        else:
+            import tensorflow as tf
+
+            model, batch = _layer_model(args)
+            # A batched dataset: Keras splits each global batch between
+            # processes.
+            data = tf.data.Dataset.from_tensor_slices(batch)
+            data = data.repeat().batch(args.batch_size)
         seconds = []
 
         class Timer(keras.callbacks.Callback):
@@ -197,10 +279,13 @@ def _all_reduce_ms(size: int) -> float:
     return (time.perf_counter() - start) / ALL_REDUCES * 1000
 
 
-def _run(cpus: list[list[int]], argv: list[str]) -> dict[str, float]:
+def _run(
+    cpus: list[list[int]], argv: list[str], engine: str = "jax"
+) -> dict[str, float]:
     """One run: a process per entry of `cpus`, pinned to those cores."""
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    env = {**os.environ, "KERAS_BACKEND": engine, "JAX_PLATFORMS": "cpu"}
     env.pop("XLA_FLAGS", None)
+    argv = [*argv, "--engine", engine]
     if len(cpus) == 1:
         children = [[*argv, "--cpus", ",".join(map(str, cpus[0]))]]
         children[0] += ["--distribute", "none"]
@@ -218,10 +303,12 @@ def _run(cpus: list[list[int]], argv: list[str]) -> dict[str, float]:
     return run_together(__file__, children, env)
 
 
-def _figures(shapes: dict, layers: list[str], addition: bool) -> list[dict]:
-    """Every figure to measure: its name and its configurations' runs."""
+def _figures(
+    shapes: dict, layers: list[str], engines: list[str], addition: bool
+) -> list[dict]:
+    """Every figure to measure: its engine, name and configurations' runs."""
     figures = []
-    for shape_name, shape in shapes.items():
+    for engine, (shape_name, shape) in itertools.product(engines, shapes.items()):
         for layer in layers:
             sizes = [
                 *["--layer", layer, "--time", str(shape["time"])],
@@ -233,14 +320,18 @@ def _figures(shapes: dict, layers: list[str], addition: bool) -> list[dict]:
                 for name, (cpus, times) in LAYER_CONFIGURATIONS.items()
             }
             figures.append(
-                {"figure": f"{layer}, {shape_name}", "shape": shape, "runs": runs}
+                {
+                    "engine": engine,
+                    "figure": f"{layer}, {shape_name}",
+                    "runs": runs,
+                }
             )
     if not addition:
         return figures
     figures.append(
         {
+            "engine": "jax",
             "figure": ADDITION,
-            "shape": None,
             "runs": {
                 name: (cpus, []) for name, cpus in ADDITION_CONFIGURATIONS.items()
             },
@@ -252,14 +343,16 @@ def _figures(shapes: dict, layers: list[str], addition: bool) -> list[dict]:
 def measure(args) -> dict:
     """Runs every configuration of every figure in turn, `args.rounds` times."""
     shapes = SMOKE_SHAPES if args.smoke else {s: SHAPES[s] for s in args.shapes}
-    figures = _figures(shapes, args.layers, not args.no_addition)
+    figures = _figures(shapes, args.layers, args.engines, not args.no_addition)
     runs = []
     for round_ in range(args.rounds):
         for figure in figures:
             for configuration, (cpus, argv) in figure["runs"].items():
-                result = _run(cpus, [*argv, "--steps", str(args.steps)])
+                argv = [*argv, "--steps", str(args.steps)]
+                result = _run(cpus, argv, figure["engine"])
                 runs.append(
                     {
+                        "engine": figure["engine"],
                         "figure": figure["figure"],
                         "configuration": configuration,
                         "round": round_,
@@ -274,39 +367,46 @@ def measure(args) -> dict:
         "steps": args.steps,
         "shapes": shapes,
         "load_average": os.getloadavg()[0],
-        **environment("jax"),
+        **environment(*args.engines),
         "runs": runs,
     }
 
 
-def _values(results: dict, figure: str, configuration: str, key: str) -> list:
+def _values(
+    results: dict, engine: str, figure: str, configuration: str, key: str
+) -> list:
     rows = sorted(
-        (r for r in results["runs"] if r["figure"] == figure),
+        (r for r in results["runs"] if (r["engine"], r["figure"]) == (engine, figure)),
         key=lambda r: r["round"],
     )
     return [r[key] for r in rows if r["configuration"] == configuration]
 
 
 def summarize(results: dict) -> list[dict]:
-    """Per figure: median throughputs, median ratios and the limit's figures.
+    """Per engine and figure: median throughputs, median ratios and the
+    limit's figures.
 
     Throughputs are global sequences per second for the layers, steps per
     second for the addition model; each ratio is the median over rounds of
     that round's ratio.
     """
     rows = []
-    for figure in dict.fromkeys(r["figure"] for r in results["runs"]):
+    for engine, figure in dict.fromkeys(
+        (r["engine"], r["figure"]) for r in results["runs"]
+    ):
 
-        def speeds(configuration, figure=figure):
-            return _values(results, figure, configuration, "steps_per_second")
+        def values(configuration, key, engine=engine, figure=figure):
+            return _values(results, engine, figure, configuration, key)
+
+        def speeds(configuration):
+            return values(configuration, "steps_per_second")
 
         two = speeds(TWO_PROCESSES)
-        all_reduce = statistics.median(
-            _values(results, figure, TWO_PROCESSES, "all_reduce_ms")
-        )
+        all_reduce = statistics.median(values(TWO_PROCESSES, "all_reduce_ms"))
         if figure == ADDITION:
             reference = speeds(ONE_PROCESS_TWO_CORES)
             row = {
+                "engine": engine,
                 "figure": figure,
                 "unit": "steps/s",
                 ONE_PROCESS_TWO_CORES: statistics.median(reference),
@@ -321,6 +421,7 @@ def summarize(results: dict) -> list[dict]:
             batch = results["shapes"][shape_name]["batch"]
             one, double = speeds(ONE_PROCESS), speeds(ONE_PROCESS_DOUBLE)
             row = {
+                "engine": engine,
                 "figure": figure,
                 "unit": "sequences/s",
                 ONE_PROCESS: statistics.median(one) * batch,
@@ -353,7 +454,8 @@ def summarize(results: dict) -> list[dict]:
 
 def _limit(row: dict) -> str:
     return (
-        f"{row['extra_ms']:.1f} ms of its {row['step_ms']:.1f} ms step more than "
+        f"{ENGINE_NAMES[row['engine']]}, {row['figure']}: {row['extra_ms']:.1f} "
+        f"ms of its {row['step_ms']:.1f} ms step more than "
         f"the 1-process step, ≈ {row['extra_all_reduces']:.1f} all-reduces of "
         f"{row['all_reduce_ms']:.2f} ms"
     )
@@ -372,21 +474,24 @@ def render(results: dict) -> str:
             "    the real measurement replaces them.",
             "",
         ]
+    engines = sorted({row["engine"] for row in rows})
+    libraries = ", ".join(f"{name} {versions[name]}" for name in ("keras", *engines))
     lines += [
         f"`{results['command']}`: {machine['cpu']}, {machine['cores']} cores, "
-        f"load average {results['load_average']:.1f} at the end; keras "
-        f"{versions['keras']}, jax {versions['jax']}; median of "
-        f"{results['rounds']} rounds of {results['steps']} timed steps.",
+        f"load average {results['load_average']:.1f} at the end; {libraries}; "
+        f"median of {results['rounds']} rounds of {results['steps']} timed "
+        "steps.",
         "",
-        "| layer, shape | 1 process × 1 core | 1 process × 1 core, both "
-        "batches | 2 processes × 1 core | weak scaling | strong scaling |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| engine | layer, shape | 1 process × 1 core | 1 process × 1 core, "
+        "both batches | 2 processes × 1 core | weak scaling | strong scaling |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         if row["figure"] == ADDITION:
             continue
         lines.append(
-            f"| {row['figure']} | {row[ONE_PROCESS]:,.0f} | "
+            f"| {ENGINE_NAMES[row['engine']]} | {row['figure']} | "
+            f"{row[ONE_PROCESS]:,.0f} | "
             f"{row[ONE_PROCESS_DOUBLE]:,.0f} | {row[TWO_PROCESSES]:,.0f} | "
             f"**{row['weak']:.2f}×** | **{row['strong']:.2f}×** |"
         )
@@ -417,7 +522,7 @@ def render(results: dict) -> str:
         "gradients timed alone between the same 2 processes:",
         "",
     ]
-    lines += [f"- {row['figure']}: {_limit(row)}" for row in rows]
+    lines += [f"- {_limit(row)}" for row in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -432,7 +537,11 @@ def plot(results: dict, path: Path) -> None:
     layers = [row for row in rows if row["figure"] != ADDITION]
     addition = next((row for row in rows if row["figure"] == ADDITION), None)
     figure, (left, right) = plt.subplots(
-        1, 2, figsize=(10, 4.2), width_ratios=[4, 1], layout="constrained"
+        1,
+        2,
+        figsize=(4 + 1.2 * len(layers), 4.6),
+        width_ratios=[4, 1],
+        layout="constrained",
     )
     positions = np.arange(len(layers))
     for offset, key, label in ((-0.2, "weak", "weak"), (0.2, "strong", "strong")):
@@ -441,11 +550,18 @@ def plot(results: dict, path: Path) -> None:
         )
     left.axhline(2, color="black", linestyle="--", linewidth=1, label="ideal")
     left.set_xticks(
-        positions, [row["figure"].replace(", ", "\n") for row in layers], fontsize=7
+        positions,
+        [
+            f"{row['engine']}\n"
+            + row["figure"].replace(", ", "\n").replace("(", "\n(", 1)
+            for row in layers
+        ],
+        fontsize=7,
     )
     left.set_ylabel("2 processes × 1 core ÷ 1 process × 1 core")
     left.set_title("Global sequences per second")
-    left.legend(fontsize=8)
+    # Over the low bars of JAX at the tutorial shape.
+    left.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.3, 0.95))
     if addition is None:
         right.set_axis_off()
     else:
@@ -454,7 +570,9 @@ def plot(results: dict, path: Path) -> None:
     right.set_xticks([0], ["addition model\ndefault recipe"], fontsize=7)
     right.set_ylabel("2 processes × 1 core ÷ 1 process × 2 cores")
     right.set_title("Steps per second")
-    title = "Scaling out on JAX, one machine"
+    title = "Scaling out on one machine: " + " and ".join(
+        ENGINE_NAMES[engine] for engine in sorted({row["engine"] for row in rows})
+    )
     if results["smoke"]:
         title += " — SMOKE RUN, not a measurement"
     figure.suptitle(title)
@@ -482,6 +600,9 @@ def _parser() -> argparse.ArgumentParser:
         "--layers", nargs="+", choices=list(LAYERS), default=list(LAYERS)
     )
     parser.add_argument(
+        "--engines", nargs="+", choices=list(ENGINES), default=list(ENGINES)
+    )
+    parser.add_argument(
         "--no-addition", action="store_true", help="leave out the addition model"
     )
     parser.add_argument("--render-only", action="store_true")
@@ -493,6 +614,7 @@ def _parser() -> argparse.ArgumentParser:
     # The runs' own options.
     add_child_options(parser)
     parser.add_argument("--distribute", help=argparse.SUPPRESS)
+    parser.add_argument("--engine", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--layer", help=argparse.SUPPRESS)
     for option in ("--time", "--features", "--units", "--batch-size"):
         parser.add_argument(option, type=int, help=argparse.SUPPRESS)

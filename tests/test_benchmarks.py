@@ -173,6 +173,7 @@ def scaling_results(module, layer_speeds, addition_speeds, all_reduce_ms):
         for configuration, values in speeds.items():
             for round_, value in enumerate(values):
                 run = {
+                    "engine": "jax",
                     "figure": figure,
                     "configuration": configuration,
                     "round": round_,
@@ -189,7 +190,7 @@ def scaling_results(module, layer_speeds, addition_speeds, all_reduce_ms):
         "shapes": module.SMOKE_SHAPES,
         "load_average": 1.0,
         "machine": {"cpu": "CPU", "cores": 2},
-        "versions": {"keras": "3", "jax": "0"},
+        "versions": {"keras": "3", "jax": "0", "torch": "1"},
         "runs": runs,
     }
 
@@ -222,6 +223,30 @@ def test_scaling_ratios_are_medians_of_each_rounds_ratio_in_global_sequences():
     assert recipe["extra_ms"] == pytest.approx(20 - 4)
 
 
+def test_scaling_summarizes_each_engine_apart():
+    m = multiprocess_throughput()
+    layer = {
+        m.ONE_PROCESS: [100.0],
+        m.ONE_PROCESS_DOUBLE: [50.0],
+        m.TWO_PROCESSES: [25.0],
+    }
+    results = scaling_results(m, layer, [], all_reduce_ms=2.0)
+    # The same figure on PyTorch, twice as fast with 2 processes.
+    results["runs"] += [
+        {**run, "engine": "torch", "steps_per_second": 4 * run["steps_per_second"]}
+        if run["configuration"] == m.TWO_PROCESSES
+        else {**run, "engine": "torch"}
+        for run in results["runs"]
+    ]
+
+    jax_row, torch_row = m.summarize(results)
+
+    assert (jax_row["engine"], torch_row["engine"]) == ("jax", "torch")
+    assert jax_row["weak"] == pytest.approx(0.5)
+    assert torch_row["weak"] == pytest.approx(2.0)
+    assert "| PyTorch DDP | ChungGRU, smoke |" in m.render(results)
+
+
 def test_scaling_snippet_says_a_smoke_run_means_nothing():
     m = multiprocess_throughput()
     layer = {
@@ -235,7 +260,10 @@ def test_scaling_snippet_says_a_smoke_run_means_nothing():
 
     assert "Smoke run: these figures mean nothing" in smoke
     assert "Smoke run" not in real
-    assert "| ChungGRU, smoke | 40 | 80 | 80 | **2.00×** | **1.00×** |" in real
+    assert (
+        "| JAX DataParallel | ChungGRU, smoke | 40 | 80 | 80 | **2.00×** | **1.00×** |"
+        in real
+    )
     assert "| steps per second | 4.0 | 2.0 | **0.50×** |" in real
 
 
@@ -243,7 +271,8 @@ def test_scaling_snippet_says_a_smoke_run_means_nothing():
 @pytest.mark.skipif(
     len(os.sched_getaffinity(0)) < 2, reason="two processes need two cores"
 )
-def test_a_two_process_run_reports_its_steps_and_an_all_reduce():
+@pytest.mark.parametrize("engine", ["jax", "torch"])
+def test_a_two_process_run_reports_its_steps_and_an_all_reduce(engine):
     module = multiprocess_throughput()
     shape = module.SMOKE_SHAPES["smoke"]
     argv = [
@@ -252,7 +281,7 @@ def test_a_two_process_run_reports_its_steps_and_an_all_reduce():
         *["--batch-size", str(2 * shape["batch"]), "--steps", "2"],
     ]
 
-    result = module._run([[0], [1]], argv)
+    result = module._run([[0], [1]], argv, engine)
 
     assert result["steps_per_second"] > 0
     assert result["all_reduce_ms"] > 0
@@ -364,14 +393,22 @@ def test_collectives_script_reports_each_programs_median_call_and_busiest_thread
         "RNN gradient",
         "RNN gradient, reduced once",
         "TCP round trip",
+        "all-reduce, PyTorch gloo",
     }
     # all-reduces, 1 process, 2 processes, ratio, median call, busiest thread.
     assert rows["RNN gradient"][0] == "2"
-    for name in ("all-reduce", "RNN gradient", "RNN gradient, reduced once"):
+    assert rows["all-reduce, PyTorch gloo"][0] == "1"
+    for name in (
+        "all-reduce",
+        "RNN gradient",
+        "RNN gradient, reduced once",
+        "all-reduce, PyTorch gloo",
+    ):
         median_call, busiest = rows[name][-2:]
         assert median_call.endswith("ms")
         assert float(median_call[:-2]) > 0
-        # CPU time counts in clock ticks: a short run can round past 100%.
+        # Without `schedstat`, CPU time counts in clock ticks: a short run can
+        # round past 100%.
         assert busiest.endswith("%")
         assert int(busiest[:-1]) >= 0
     assert rows["TCP round trip"][-2:] == ["—", "—"]

@@ -39,7 +39,7 @@ README = ROOT / "README.md"
 BEGIN = f"<!-- begin: written by {SCRIPT}; edit that, not this -->"
 END = f"<!-- end: written by {SCRIPT} -->"
 # The evaluation: `keras-gru-cell evaluate`'s seed, on sums far longer than
-# the 8 to 16 bits of the default training.
+# the 8 to 32 bits of the default training.
 LENGTHS = (5, 8, 16, 64, 256, 1024)
 SUMS = 10_000
 SEED = 0

@@ -375,6 +375,15 @@ def test_the_clis_copies_of_package_constants_agree():
         TrainingSettings(seed=train_command.MAX_TRAINING_SEED + 1)
 
 
+def test_train_help_states_where_the_default_learning_rate_falls_to():
+    train = _subparsers(build_parser())["train"]
+    action = next(a for a in train._actions if "--lr" in a.option_strings)
+
+    assert f"to {PRESETS['default'].final_learning_rate} at the last step" in (
+        action.help
+    )
+
+
 def test_the_cli_imports_no_tensorflow_before_silencing_it():
     # Parent packages that import nothing stand in for `keras_gru_cell` and
     # `keras_gru_cell.addition`, so that only the CLI's own imports count.

@@ -69,7 +69,7 @@ def add_parser(commands) -> None:
         "--bits",
         type=_bits_range("--bits"),
         help="training length N, or a range LOW:HIGH to draw each batch's "
-        "length from " + _preset_default("8:16", "5"),
+        "length from " + _preset_default("8:32", "5"),
     )
     train.add_argument(
         "--hidden",

@@ -60,7 +60,7 @@ class TrainingSettings:
         ValueError: If a setting is out of range, naming it.
     """
 
-    bits: int | tuple[int, int] = (8, 16)
+    bits: int | tuple[int, int] = (8, 32)
     hidden_size: int = 16
     steps: int = 1000
     batch_size: int = 256
