@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -60,6 +61,34 @@ def run_together(script: str, children: list[list[str]], env: dict) -> dict:
                     f"{process.returncode}:\n{tail}"
                 )
     return json.loads(outputs[0].strip().splitlines()[-1])
+
+
+def join_torch_processes(coordinator: str, num_processes: int, process_id: int) -> None:
+    """Joins this child to its run's PyTorch process group, over gloo."""
+    import torch
+
+    torch.distributed.init_process_group(
+        "gloo",
+        init_method=f"tcp://{coordinator}",
+        rank=process_id,
+        world_size=num_processes,
+    )
+
+
+def report_and_leave_torch_processes(result: dict) -> None:
+    """Prints a child's measurements once every process of its PyTorch group
+    is past its last collective, then exits without tearing the group down.
+
+    That teardown, by `destroy_process_group` or at interpreter exit, now and
+    then aborts the process ("terminate called without an active exception",
+    as in pytorch/pytorch#190489), after the measurements are made.
+    """
+    import torch
+
+    torch.distributed.barrier()
+    print(json.dumps(result), flush=True)
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def add_child_options(parser: argparse.ArgumentParser) -> None:

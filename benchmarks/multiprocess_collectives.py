@@ -57,6 +57,8 @@ from pathlib import Path
 
 from _children import add_child_options
 from _children import free_port
+from _children import join_torch_processes
+from _children import report_and_leave_torch_processes
 from _children import run_together
 from _environment import cpu_name
 
@@ -158,22 +160,10 @@ def _torch_child(args) -> None:
     import torch
 
     torch.set_num_threads(1)
-    torch.distributed.init_process_group(
-        "gloo",
-        init_method=f"tcp://{args.coordinator}",
-        rank=args.process_id,
-        world_size=args.num_processes,
-    )
+    join_torch_processes(args.coordinator, args.num_processes, args.process_id)
     gradients = torch.ones(ALL_REDUCE_SIZE)
     result = _timed_calls(lambda: torch.distributed.all_reduce(gradients))
-    torch.distributed.barrier()
-    print(json.dumps({TORCH_ALL_REDUCE: {**result, "all_reduces": 1}}), flush=True)
-    # Tearing down PyTorch's gloo process group, with `destroy_process_group`
-    # or at interpreter exit, now and then aborts the process ("terminate
-    # called without an active exception", as in pytorch/pytorch#190489), after the
-    # measurement is printed.
-    sys.stderr.flush()
-    os._exit(0)
+    report_and_leave_torch_processes({TORCH_ALL_REDUCE: {**result, "all_reduces": 1}})
 
 
 def _child(args) -> None:

@@ -62,6 +62,8 @@ import numpy as np
 
 from _children import add_child_options
 from _children import free_port
+from _children import join_torch_processes
+from _children import report_and_leave_torch_processes
 from _children import run_together
 from _environment import environment
 
@@ -159,12 +161,7 @@ def _torch_child(args) -> None:
     torch.set_num_interop_threads(1)
     distributed = args.distribute == "multi-process"
     if distributed:
-        torch.distributed.init_process_group(
-            "gloo",
-            init_method=f"tcp://{args.coordinator}",
-            rank=args.process_id,
-            world_size=args.num_processes,
-        )
+        join_torch_processes(args.coordinator, args.num_processes, args.process_id)
     model, (x, y) = _layer_model(args)
     if distributed:
         rows = slice(args.process_id, None, args.num_processes)
@@ -192,22 +189,8 @@ def _torch_child(args) -> None:
         for _ in range(ALL_REDUCES):
             torch.distributed.all_reduce(gradients)
         result["all_reduce_ms"] = (time.perf_counter() - start) / ALL_REDUCES * 1000
-        torch.distributed.barrier()
-    print(json.dumps(result), flush=True)
-    if distributed:
-        _exit_without_teardown()
-
-
-def _exit_without_teardown() -> None:
-    """Ends a PyTorch child once every process is past its last collective.
-
-    Tearing down PyTorch's gloo process group, with `destroy_process_group`
-    or at interpreter exit, now and then aborts the process ("terminate
-    called without an active exception", as in pytorch/pytorch#190489), after its
-    measurements are made and printed.
-    """
-    sys.stderr.flush()
-    os._exit(0)
+        report_and_leave_torch_processes(result)
+    print(json.dumps(result))
 
 
 def _child(args) -> None:
