@@ -16,14 +16,19 @@ alike), each run a fresh process pinned with `os.sched_setaffinity`:
   the PyTorch backend, trained by a PyTorch loop with `torch.optim.Adam`, as
   Keras's guide to distributed training with PyTorch does (`model.fit` has
   no PyTorch data-parallel engine); its 1-process runs use the same loop.
-- The addition model's default recipe (`TrainingSettings()`, what
-  `keras-gru-cell train` trains), steps per second: 2 processes × 1 core
-  (`--distribute multi-process`, which trains its `ChungGRU` twin) against
-  1 process × 2 cores (`--distribute none`), same global batch. Ideal: 1×.
+- Per engine, the addition model's default recipe (`TrainingSettings()`,
+  what `keras-gru-cell train` trains), steps per second: 2 processes × 1
+  core (`--distribute multi-process`, which trains its `ChungGRU` twin:
+  under `DataParallel` on JAX, through `TorchDataParallel` on PyTorch)
+  against 1 process × 2 cores (`--distribute none`), same global batch.
+  Ideal: 1×.
 
 Processes of a run connect on 127.0.0.1, through `keras.distribution`
 (`DataParallel` over both) on JAX and `torch.distributed` on PyTorch. Each
-run warms up for `--steps` steps (on JAX the train step compiles), then
+`model.fit` run warms up for two epochs of `--steps` steps, then times a
+third: on JAX the train step compiles, and may compile again at the second
+epoch (with a one-device `DataParallel`, as the metrics' reset changes its
+inputs' shardings). The PyTorch DDP loop warms up for `--steps` steps, then
 times as many more. Process 0 of each two-process run also times an
 all-reduce of the model's gradients alone, with the engine's own
 collective; the extra time of a two-process step over the one-process step
@@ -82,9 +87,13 @@ SHAPES = {
     "tutorial": {"batch": 100, "time": 5, "features": 2, "units": 16},
 }
 SMOKE_SHAPES = {"smoke": {"batch": 4, "time": 3, "features": 2, "units": 4}}
-# Trained only on JAX: `keras-gru-cell train --distribute multi-process`
-# has no other engine.
 ADDITION = "addition model, default recipe"
+# What `keras-gru-cell train --distribute multi-process` trains the addition
+# model with, per engine.
+ADDITION_ENGINE_NAMES = {
+    "jax": "JAX DataParallel",
+    "torch": "PyTorch TorchDataParallel",
+}
 ALL_REDUCES = 100
 
 # Each configuration: the cores of each process (one list per process) and
@@ -93,14 +102,19 @@ ONE_PROCESS = "1 process × 1 core"
 ONE_PROCESS_DOUBLE = "1 process × 1 core, both batches"
 TWO_PROCESSES = "2 processes × 1 core"
 ONE_PROCESS_TWO_CORES = "1 process × 2 cores"
+ONE_PROCESS_TWO_CORES_ENGINE = "1 process × 2 cores, multi-process engine"
 LAYER_CONFIGURATIONS = {
     ONE_PROCESS: ([[0]], 1),
     ONE_PROCESS_DOUBLE: ([[0]], 2),
     TWO_PROCESSES: ([[0], [1]], 2),
 }
+# The addition model's: each process's cores and `--distribute`. A
+# multi-process run of one process trains what two processes train (the
+# `ChungGRU` twin, through the same engine), on one process's cores.
 ADDITION_CONFIGURATIONS = {
-    ONE_PROCESS_TWO_CORES: [[0, 1]],
-    TWO_PROCESSES: [[0], [1]],
+    ONE_PROCESS_TWO_CORES: ([[0, 1]], "none"),
+    ONE_PROCESS_TWO_CORES_ENGINE: ([[0, 1]], "multi-process"),
+    TWO_PROCESSES: ([[0], [1]], "multi-process"),
 }
 
 
@@ -118,7 +132,8 @@ def _layer(name: str, units: int):
 
 
 def _layer_model(args):
-    """The layer's model, compiled for `fit`, and one global batch."""
+    """The layer's model, compiled for `fit` (the PyTorch engine's loop uses
+    only its layers), and one global batch."""
     import keras
 
     keras.utils.set_random_seed(0)
@@ -183,12 +198,8 @@ def _torch_child(args) -> None:
         step()
     result = {"steps_per_second": args.steps / (time.perf_counter() - start)}
     if distributed:
-        gradients = torch.ones(sum(p.numel() for p in model.parameters()))
-        torch.distributed.all_reduce(gradients)
-        start = time.perf_counter()
-        for _ in range(ALL_REDUCES):
-            torch.distributed.all_reduce(gradients)
-        result["all_reduce_ms"] = (time.perf_counter() - start) / ALL_REDUCES * 1000
+        size = sum(p.numel() for p in model.parameters())
+        result["all_reduce_ms"] = _all_reduce_ms(size, "torch")
         report_and_leave_torch_processes(result)
     print(json.dumps(result))
 
@@ -197,8 +208,13 @@ def _child(args) -> None:
     # Before JAX, TensorFlow and PyTorch start their thread pools.
     os.sched_setaffinity(0, args.cpus)
     if args.engine == "torch":
-        _torch_child(args)
-        return
+        if args.layer is not None:
+            _torch_child(args)
+            return
+        import torch
+
+        torch.set_num_threads(len(args.cpus))
+        torch.set_num_interop_threads(1)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
@@ -232,17 +248,29 @@ def _child(args) -> None:
                 seconds.append(time.perf_counter() - self.start)
 
         model.fit(
-            data, epochs=2, steps_per_epoch=args.steps, callbacks=[Timer()], verbose=0
+            data, epochs=3, steps_per_epoch=args.steps, callbacks=[Timer()], verbose=0
         )
     result = {"steps_per_second": args.steps / seconds[-1]}
     if args.distribute == "multi-process":
         size = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-        result["all_reduce_ms"] = _all_reduce_ms(size)
+        result["all_reduce_ms"] = _all_reduce_ms(size, args.engine)
+        if args.engine == "torch":
+            report_and_leave_torch_processes(result)
     print(json.dumps(result))
 
 
-def _all_reduce_ms(size: int) -> float:
-    """The time of one all-reduce of `size` floats, a step's gradients alone."""
+def _all_reduce_ms(size: int, engine: str) -> float:
+    """The time of one all-reduce of `size` floats, a step's gradients alone,
+    with `engine`'s own collective."""
+    if engine == "torch":
+        import torch
+
+        gradients = torch.ones(size)
+        torch.distributed.all_reduce(gradients)
+        start = time.perf_counter()
+        for _ in range(ALL_REDUCES):
+            torch.distributed.all_reduce(gradients)
+        return (time.perf_counter() - start) / ALL_REDUCES * 1000
     import jax
     from jax.sharding import NamedSharding
     from jax.sharding import PartitionSpec
@@ -263,13 +291,22 @@ def _all_reduce_ms(size: int) -> float:
 
 
 def _run(
-    cpus: list[list[int]], argv: list[str], engine: str = "jax"
+    cpus: list[list[int]],
+    argv: list[str],
+    engine: str = "jax",
+    distribute: str | None = None,
 ) -> dict[str, float]:
-    """One run: a process per entry of `cpus`, pinned to those cores."""
+    """One run: a process per entry of `cpus`, pinned to those cores.
+
+    `distribute` is the runs' `--distribute`; by default "none" for one
+    process, "multi-process" for several.
+    """
     env = {**os.environ, "KERAS_BACKEND": engine, "JAX_PLATFORMS": "cpu"}
     env.pop("XLA_FLAGS", None)
     argv = [*argv, "--engine", engine]
-    if len(cpus) == 1:
+    if distribute is None:
+        distribute = "none" if len(cpus) == 1 else "multi-process"
+    if distribute == "none":
         children = [[*argv, "--cpus", ",".join(map(str, cpus[0]))]]
         children[0] += ["--distribute", "none"]
     else:
@@ -299,7 +336,11 @@ def _figures(
                 *["--units", str(shape["units"])],
             ]
             runs = {
-                name: (cpus, [*sizes, "--batch-size", str(times * shape["batch"])])
+                name: (
+                    cpus,
+                    [*sizes, "--batch-size", str(times * shape["batch"])],
+                    None,
+                )
                 for name, (cpus, times) in LAYER_CONFIGURATIONS.items()
             }
             figures.append(
@@ -311,15 +352,17 @@ def _figures(
             )
     if not addition:
         return figures
-    figures.append(
+    figures += [
         {
-            "engine": "jax",
+            "engine": engine,
             "figure": ADDITION,
             "runs": {
-                name: (cpus, []) for name, cpus in ADDITION_CONFIGURATIONS.items()
+                name: (cpus, [], distribute)
+                for name, (cpus, distribute) in ADDITION_CONFIGURATIONS.items()
             },
         }
-    )
+        for engine in engines
+    ]
     return figures
 
 
@@ -330,9 +373,9 @@ def measure(args) -> dict:
     runs = []
     for round_ in range(args.rounds):
         for figure in figures:
-            for configuration, (cpus, argv) in figure["runs"].items():
+            for configuration, (cpus, argv, distribute) in figure["runs"].items():
                 argv = [*argv, "--steps", str(args.steps)]
-                result = _run(cpus, argv, figure["engine"])
+                result = _run(cpus, argv, figure["engine"], distribute)
                 runs.append(
                     {
                         "engine": figure["engine"],
@@ -388,17 +431,23 @@ def summarize(results: dict) -> list[dict]:
         all_reduce = statistics.median(values(TWO_PROCESSES, "all_reduce_ms"))
         if figure == ADDITION:
             reference = speeds(ONE_PROCESS_TWO_CORES)
+            alone = speeds(ONE_PROCESS_TWO_CORES_ENGINE)
             row = {
                 "engine": engine,
                 "figure": figure,
                 "unit": "steps/s",
                 ONE_PROCESS_TWO_CORES: statistics.median(reference),
+                ONE_PROCESS_TWO_CORES_ENGINE: statistics.median(alone),
                 TWO_PROCESSES: statistics.median(two),
                 "ratio": statistics.median(
                     t / o for t, o in zip(two, reference, strict=True)
                 ),
+                # The same model and engine: what the second process adds.
+                "engine_ratio": statistics.median(
+                    t / o for t, o in zip(two, alone, strict=True)
+                ),
             }
-            local = reference
+            local = alone
         else:
             shape_name = figure.rsplit(", ", 1)[1]
             batch = results["shapes"][shape_name]["batch"]
@@ -435,9 +484,14 @@ def summarize(results: dict) -> list[dict]:
     return rows
 
 
+def _engine_name(row: dict) -> str:
+    names = ADDITION_ENGINE_NAMES if row["figure"] == ADDITION else ENGINE_NAMES
+    return names[row["engine"]]
+
+
 def _limit(row: dict) -> str:
     return (
-        f"{ENGINE_NAMES[row['engine']]}, {row['figure']}: {row['extra_ms']:.1f} "
+        f"{_engine_name(row)}, {row['figure']}: {row['extra_ms']:.1f} "
         f"ms of its {row['step_ms']:.1f} ms step more than "
         f"the 1-process step, ≈ {row['extra_all_reduces']:.1f} all-reduces of "
         f"{row['all_reduce_ms']:.2f} ms"
@@ -488,21 +542,28 @@ def render(results: dict) -> str:
         f"Global sequences per second ({shapes}). Ideal for both scalings: 2×.",
         "",
     ]
-    addition = next((row for row in rows if row["figure"] == ADDITION), None)
-    if addition is not None:
+    additions = [row for row in rows if row["figure"] == ADDITION]
+    if additions:
         lines += [
-            "| addition model, default recipe | 1 process × 2 cores | "
-            "2 processes × 1 core | ratio |",
-            "|---|---:|---:|---:|",
-            f"| steps per second | {addition[ONE_PROCESS_TWO_CORES]:,.1f} | "
-            f"{addition[TWO_PROCESSES]:,.1f} | **{addition['ratio']:.2f}×** |",
-            "",
+            "| addition model, default recipe, steps per second | "
+            "1 process × 2 cores | 2 processes × 1 core | ratio | "
+            "1 process × 2 cores, multi-process engine | ratio |",
+            "|---|---:|---:|---:|---:|---:|",
         ]
+        lines += [
+            f"| {_engine_name(row)} | {row[ONE_PROCESS_TWO_CORES]:,.1f} | "
+            f"{row[TWO_PROCESSES]:,.1f} | **{row['ratio']:.2f}×** | "
+            f"{row[ONE_PROCESS_TWO_CORES_ENGINE]:,.1f} | "
+            f"**{row['engine_ratio']:.2f}×** |"
+            for row in additions
+        ]
+        lines.append("")
     lines += [
         "What limits each figure: the time a 2-process step takes beyond a "
         "1-process step with the same rows per process (for the addition "
-        "model, 1 process × 2 cores), counted in all-reduces of the model's "
-        "gradients timed alone between the same 2 processes:",
+        "model, 1 process × 2 cores of the multi-process engine), counted in "
+        "all-reduces of the model's gradients timed alone between the same 2 "
+        "processes:",
         "",
     ]
     lines += [f"- {_limit(row)}" for row in rows]
@@ -518,12 +579,12 @@ def plot(results: dict, path: Path) -> None:
 
     rows = summarize(results)
     layers = [row for row in rows if row["figure"] != ADDITION]
-    addition = next((row for row in rows if row["figure"] == ADDITION), None)
+    additions = [row for row in rows if row["figure"] == ADDITION]
     figure, (left, right) = plt.subplots(
         1,
         2,
-        figsize=(4 + 1.2 * len(layers), 4.6),
-        width_ratios=[4, 1],
+        figsize=(4 + 1.2 * len(layers) + 0.6 * len(additions), 4.6),
+        width_ratios=[4, max(1, len(additions))],
         layout="constrained",
     )
     positions = np.arange(len(layers))
@@ -545,12 +606,24 @@ def plot(results: dict, path: Path) -> None:
     left.set_title("Global sequences per second")
     # Over the low bars of JAX at the tutorial shape.
     left.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.3, 0.95))
-    if addition is None:
+    if not additions:
         right.set_axis_off()
     else:
-        right.bar([0], [addition["ratio"]], 0.5, color="tab:green")
+        positions = np.arange(len(additions))
+        for offset, key, label in (
+            (-0.2, "ratio", "÷ 1 process\n(--distribute none)"),
+            (0.2, "engine_ratio", "÷ 1 process of\nthe same engine"),
+        ):
+            right.bar(
+                positions + offset, [row[key] for row in additions], 0.4, label=label
+            )
+        right.legend(fontsize=7, loc="lower center")
+        right.set_xticks(
+            positions,
+            [f"{row['engine']}\naddition model\ndefault recipe" for row in additions],
+            fontsize=7,
+        )
     right.axhline(1, color="black", linestyle="--", linewidth=1)
-    right.set_xticks([0], ["addition model\ndefault recipe"], fontsize=7)
     right.set_ylabel("2 processes × 1 core ÷ 1 process × 2 cores")
     right.set_title("Steps per second")
     title = "Scaling out on one machine: " + " and ".join(

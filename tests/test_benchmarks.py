@@ -204,6 +204,7 @@ def test_scaling_ratios_are_medians_of_each_rounds_ratio_in_global_sequences():
     }
     addition = {
         m.ONE_PROCESS_TWO_CORES: [400.0, 100.0, 250.0],
+        m.ONE_PROCESS_TWO_CORES_ENGINE: [200.0, 100.0, 100.0],
         m.TWO_PROCESSES: [100.0, 50.0, 50.0],
     }
     results = scaling_results(m, layer, [(m.ADDITION, addition)], all_reduce_ms=2.0)
@@ -220,7 +221,9 @@ def test_scaling_ratios_are_medians_of_each_rounds_ratio_in_global_sequences():
     assert chung["extra_ms"] == pytest.approx(1000 / 60 - 10)
     assert chung["extra_all_reduces"] == pytest.approx((1000 / 60 - 10) / 2)
     assert recipe["ratio"] == pytest.approx(np.median([0.25, 0.5, 0.2]))
-    assert recipe["extra_ms"] == pytest.approx(20 - 4)
+    assert recipe["engine_ratio"] == pytest.approx(np.median([0.5, 0.5, 0.5]))
+    # Against one process of the same engine: 1000/50 ms against 1000/100 ms.
+    assert recipe["extra_ms"] == pytest.approx(20 - 10)
 
 
 def test_scaling_summarizes_each_engine_apart():
@@ -252,7 +255,11 @@ def test_scaling_snippet_says_a_smoke_run_means_nothing():
     layer = {
         name: [10.0] for name in (m.ONE_PROCESS, m.ONE_PROCESS_DOUBLE, m.TWO_PROCESSES)
     }
-    addition = {m.ONE_PROCESS_TWO_CORES: [4.0], m.TWO_PROCESSES: [2.0]}
+    addition = {
+        m.ONE_PROCESS_TWO_CORES: [4.0],
+        m.ONE_PROCESS_TWO_CORES_ENGINE: [8.0],
+        m.TWO_PROCESSES: [2.0],
+    }
     results = scaling_results(m, layer, [(m.ADDITION, addition)], all_reduce_ms=1.0)
 
     smoke = m.render(results)
@@ -264,7 +271,7 @@ def test_scaling_snippet_says_a_smoke_run_means_nothing():
         "| JAX DataParallel | ChungGRU, smoke | 40 | 80 | 80 | **2.00×** | **1.00×** |"
         in real
     )
-    assert "| steps per second | 4.0 | 2.0 | **0.50×** |" in real
+    assert "| JAX DataParallel | 4.0 | 2.0 | **0.50×** | 8.0 | **0.25×** |" in real
 
 
 @pytest.mark.slow

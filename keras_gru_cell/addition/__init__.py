@@ -3,10 +3,10 @@
 The application of `keras_gru_cell`: a `tf.data` pipeline of binary sums,
 the addition model (`RNN(ChungGRUCell)` and a `TimeDistributed(Dense(1))`
 head), its loss and metric, training with one `model.fit`, evaluation,
-data-parallel training, the `keras-gru-cell` command and the shipped model.
-Unlike the library it needs TensorFlow (`tf.data`) and matplotlib. Importing
-it registers the addition model's Keras objects, so that saved addition
-models load.
+data-parallel training (with `TorchDataParallel` on PyTorch), the
+`keras-gru-cell` command and the shipped model. Unlike the library it
+needs TensorFlow (`tf.data`) and matplotlib. Importing it registers the
+addition model's Keras objects, so that saved addition models load.
 """
 
 from keras_gru_cell.addition.data import addition_dataset
@@ -27,6 +27,7 @@ from keras_gru_cell.addition.quadratic_loss import QuadraticLoss
 from keras_gru_cell.addition.scoring import score_sums
 from keras_gru_cell.addition.symmetric_summands import SymmetricSummands
 from keras_gru_cell.addition.time_distributed import TimeDistributed
+from keras_gru_cell.addition.torch_data_parallel import TorchDataParallel
 from keras_gru_cell.addition.training import StopOnSignal
 from keras_gru_cell.addition.training import TrainingSettings
 from keras_gru_cell.addition.training import compare_with_builtin_gru
@@ -38,6 +39,7 @@ __all__ = [
     "StopOnSignal",
     "SymmetricSummands",
     "TimeDistributed",
+    "TorchDataParallel",
     "TrainingSettings",
     "addition_dataset",
     "build_addition_model",

@@ -1,12 +1,14 @@
 """Data-parallel training with each backend's own engine.
 
-Over the local devices of one process, or, on JAX, over the devices of every
-process of a run, on one machine or many.
+Over the local devices of one process, or over the processes of a run, on one
+machine or many: on JAX through `keras.distribution`, on PyTorch through a
+`torch.distributed` process group over gloo.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import random
 import socket
@@ -25,6 +27,12 @@ __all__ = [
 ]
 
 DISTRIBUTIONS = ("none", "mirrored", "multi-process")
+
+# The backends whose processes can train one model together.
+MULTI_PROCESS_BACKENDS = ("jax", "torch")
+# How long process 0 waits for the others to join, as JAX's own client does;
+# on PyTorch, also the longest wait for a collective.
+_JOIN_TIMEOUT = datetime.timedelta(minutes=5)
 
 # Keras's own variables for `keras.distribution.initialize`.
 _ADDRESSES = "KERAS_DISTRIBUTION_JOB_ADDRESSES"
@@ -88,21 +96,26 @@ def connect_processes(
     *,
     timeout: float = 60.0,
 ) -> int:
-    """Joins this process to a multi-process run on the JAX backend.
+    """Joins this process to a multi-process run on the JAX or PyTorch backend.
 
-    Every process of the run calls it once, before any JAX computation, with
-    the same `coordinator` and `num_processes` and its own `process_id`; it
-    then calls `keras.distribution.initialize`, after which
-    `keras.distribution.list_devices()` lists the devices of every process.
-    An argument left `None` is read from Keras's own environment variable
-    for it: `KERAS_DISTRIBUTION_JOB_ADDRESSES` (its first address is the
+    Every process of the run calls it once, before any computation, with the
+    same `coordinator` and `num_processes` and its own `process_id`. On JAX
+    it then calls `keras.distribution.initialize`, after which
+    `keras.distribution.list_devices()` lists the devices of every process;
+    on PyTorch it starts the default `torch.distributed` process group, over
+    gloo, which `TorchDataParallel` trains over. An argument left `None` is
+    read from Keras's own environment variable for it:
+    `KERAS_DISTRIBUTION_JOB_ADDRESSES` (its first address is the
     coordinator's), `KERAS_DISTRIBUTION_NUM_PROCESSES` and
     `KERAS_DISTRIBUTION_PROCESS_ID`. A later call does nothing.
 
-    Process 0 serves as the coordinator, listening on the coordinator's
-    address only, unless `JAX_COORDINATOR_BIND_ADDRESS` says otherwise. JAX's
-    preemption service is turned off: it would take SIGTERM for itself, and
-    the training command stops on it at a backup instead.
+    Process 0 serves as the coordinator. On JAX it listens on the
+    coordinator's address only, unless `JAX_COORDINATOR_BIND_ADDRESS` says
+    otherwise, and JAX's preemption service is turned off: it would take
+    SIGTERM for itself, and the training command stops on it at a backup
+    instead. On PyTorch it listens on the coordinator's port on every
+    interface (`torch.distributed.TCPStore`'s way). Process 0 waits up to 5
+    minutes for the others to join.
 
     Args:
         coordinator: `HOST:PORT` of process 0, reachable from every process.
@@ -116,20 +129,18 @@ def connect_processes(
 
     Raises:
         ValueError: For a missing or invalid setting, or a backend other than
-            JAX.
+            JAX or PyTorch.
         ConnectionError: If the coordinator did not answer within `timeout`
             seconds.
     """
     backend = keras.backend.backend()
-    if backend != "jax":
+    if backend not in MULTI_PROCESS_BACKENDS:
         raise ValueError(
-            f"Multi-process training needs the JAX backend of Keras "
-            f"(KERAS_BACKEND=jax); received the {backend} backend."
+            f"Multi-process training needs the JAX or PyTorch backend of Keras "
+            f"(KERAS_BACKEND=jax or torch); received the {backend} backend."
         )
-    import jax
-
-    if jax.distributed.is_initialized():
-        return jax.process_count()
+    if _connected():
+        return _process_count()
     coordinator = _setting(
         coordinator, _ADDRESSES, "coordinator", lambda text: text.split(",")[0]
     )
@@ -148,6 +159,19 @@ def connect_processes(
         )
     if process_id != 0:
         _wait_for_coordinator(host, port, timeout)
+    if backend == "torch":
+        import torch.distributed
+
+        torch.distributed.init_process_group(
+            "gloo",
+            init_method=f"tcp://{coordinator}",
+            world_size=num_processes,
+            rank=process_id,
+            timeout=_JOIN_TIMEOUT,
+        )
+        return num_processes
+    import jax
+
     # JAX's default binds the coordinator to every interface.
     os.environ.setdefault("JAX_COORDINATOR_BIND_ADDRESS", coordinator)
     jax.config.update("jax_enable_preemption_service", False)
@@ -156,11 +180,36 @@ def connect_processes(
 
 
 def _connected() -> bool:
-    if keras.backend.backend() != "jax":
-        return False
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return jax.distributed.is_initialized()
+    if backend == "torch":
+        import torch.distributed
+
+        return torch.distributed.is_initialized()
+    return False
+
+
+def _process_count() -> int:
+    if keras.backend.backend() == "torch":
+        import torch.distributed
+
+        return torch.distributed.get_world_size()
     import jax
 
-    return jax.distributed.is_initialized()
+    return jax.process_count()
+
+
+def _process_index() -> int:
+    if keras.backend.backend() == "torch":
+        import torch.distributed
+
+        return torch.distributed.get_rank()
+    import jax
+
+    return jax.process_index()
 
 
 def is_process_zero() -> bool:
@@ -169,11 +218,7 @@ def is_process_zero() -> bool:
     Returns:
         `False` only in a process other than 0 of a multi-process run.
     """
-    if not _connected():
-        return True
-    import jax
-
-    return jax.process_index() == 0
+    return not _connected() or _process_index() == 0
 
 
 @contextlib.contextmanager
@@ -181,14 +226,15 @@ def saving_alone() -> Iterator[None]:
     """A context in which process 0 of a multi-process run saves on its own.
 
     Saving a model creates Keras variables (a spare optimizer's), and under
-    a multi-process distribution every process must join in creating each
-    variable; within the context the distribution is suspended, so that
-    variables are this process's own. Elsewhere it does nothing.
+    JAX's multi-process distribution every process must join in creating
+    each variable; within the context the distribution is suspended, so that
+    variables are this process's own. Elsewhere (on PyTorch, a variable is
+    always its process's own) it does nothing.
 
     Returns:
         A context manager.
     """
-    if not _connected():
+    if not _connected() or keras.backend.backend() != "jax":
         yield
         return
     previous = keras.distribution.distribution()
@@ -212,6 +258,13 @@ def shared_seed(seed: int | None = None) -> int:
         seed = random.randrange(2**31)
     if not _connected():
         return seed
+    if keras.backend.backend() == "torch":
+        import torch
+        import torch.distributed
+
+        shared = torch.tensor([seed], dtype=torch.int64)
+        torch.distributed.broadcast(shared, src=0)
+        return int(shared)
     import numpy as np
     from jax.experimental import multihost_utils
 
@@ -233,13 +286,15 @@ def distribution_scope(
     TensorFlow backend, `keras.distribution.DataParallel` on JAX. The
     gradients of the replicas are averaged, so a step on N devices equals a
     step on one device with the same global batch. `"multi-process"` does
-    the same over the devices of every process of a run, on JAX only: each
-    process runs the same program, with the same global batches, and Keras
-    gives each process its share of every batch (the global batch must
-    divide by the number of processes). Its processes connect when the
-    first enters the context, unless they already are; the model must be
-    saved after the context, in process 0 only. Build, compile and fit the
-    model inside the context.
+    the same over the processes of a run, each running the same program
+    with the same global batches and training on its share of every batch
+    (the global batch must divide by the number of processes). On JAX,
+    Keras shares out the batches over the devices of every process; on
+    PyTorch, where `fit` has no such engine, the context only joins the
+    process group, and the model to fit is `TorchDataParallel(model)`. The
+    processes connect when the first enters the context, unless they
+    already are; the model must be saved after the context, in process 0
+    only. Build, compile and fit the model inside the context.
 
     Args:
         name: `"none"` (the default: one device), `"mirrored"` or
@@ -257,8 +312,8 @@ def distribution_scope(
 
     Raises:
         ValueError: for an unknown `name`, `"mirrored"` on a backend without
-            a data-parallel engine (PyTorch), `"multi-process"` off JAX or
-            with a missing or invalid setting, or a setting of processes for
+            a data-parallel engine (PyTorch), `"multi-process"` off JAX and
+            PyTorch or with a missing or invalid setting, or a setting of processes for
             another `name`.
         ConnectionError: If process 0 did not answer within 60 seconds.
 
@@ -281,9 +336,12 @@ def distribution_scope(
     if name == "none":
         yield 1
         return
-    if name == "multi-process":
-        connect_processes(*settings)
     backend = keras.backend.backend()
+    if name == "multi-process":
+        processes = connect_processes(*settings)
+        if backend == "torch":
+            yield processes
+            return
     if backend == "tensorflow":
         import tensorflow as tf
 

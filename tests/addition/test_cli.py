@@ -24,6 +24,7 @@ from keras_gru_cell.addition.cli import options
 from keras_gru_cell.addition.cli import train as train_command
 from keras_gru_cell.addition.cli.parser import build_parser
 from keras_gru_cell.addition.distribution import DISTRIBUTIONS
+from keras_gru_cell.addition.distribution import MULTI_PROCESS_BACKENDS
 from keras_gru_cell.addition.training import PRESETS
 from keras_gru_cell.addition.training import TrainingSettings
 from keras_gru_cell.addition.training import settings as settings_module
@@ -369,6 +370,7 @@ def test_the_documented_help_is_what_the_command_prints(monkeypatch):
 def test_the_clis_copies_of_package_constants_agree():
     # The CLI keeps copies so that parsing needs no TensorFlow.
     assert train_command.DISTRIBUTIONS == DISTRIBUTIONS
+    assert train_command.MULTI_PROCESS_BACKENDS == MULTI_PROCESS_BACKENDS
     assert options.MAX_BITS == data.MAX_NUM_BITS
     TrainingSettings(seed=train_command.MAX_TRAINING_SEED)
     with pytest.raises(ValueError, match="`seed`"):

@@ -1,11 +1,13 @@
-"""Real `keras-gru-cell train` processes training one model on JAX.
+"""Real `keras-gru-cell train` processes training one model, on each engine.
 
-Each process of a run is a real command on 127.0.0.1, with one CPU device,
-connected by `keras.distribution.initialize`; the runs are compared with one
-process training on the same global batches. The children are started with
-`KERAS_BACKEND=jax` whatever this suite's backend, so these tests run in the
-default TensorFlow suite. Every wait has a timeout, and nothing waits on a
-moment: a child is killed only once the file it must have written exists.
+Each process of a run is a real command on 127.0.0.1, with one CPU device:
+on JAX connected by `keras.distribution.initialize`, on PyTorch by a
+`torch.distributed` group over gloo. The runs are compared with one process
+of the same backend training on the same global batches. The children are
+started with their own `KERAS_BACKEND` whatever this suite's backend, so
+these tests run in the default TensorFlow suite. Every wait has a timeout,
+and nothing waits on a moment: a child is killed only once the file it must
+have written exists.
 """
 
 import csv
@@ -45,6 +47,7 @@ STALLED = Path(__file__).with_name("stalled_command.py")
 # of each step's gradients: over the batch's sums and bits, and through the
 # recurrence's steps of `HIDDEN` units; the differences add up over the steps.
 TOLERANCE = tolerance("float32", STEPS * (BATCH * BITS + BITS * HIDDEN))
+ENGINES = ["jax", "torch"]
 
 
 def _free_port():
@@ -53,15 +56,16 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _env(**variables):
-    """A child's environment: JAX on one CPU device, no inherited run settings."""
+def _env(engine, **variables):
+    """A child's environment: `engine`'s backend on one CPU device, no
+    inherited run settings."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("KERAS_DISTRIBUTION_")
         and k not in ("XLA_FLAGS", "JAX_COORDINATOR_BIND_ADDRESS")
     }
-    return {**env, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", **variables}
+    return {**env, "KERAS_BACKEND": engine, "JAX_PLATFORMS": "cpu", **variables}
 
 
 def _command():
@@ -91,7 +95,7 @@ def _finish(process, log):
     return process.returncode, Path(log).read_text()
 
 
-def _run_processes(out, num_processes, *, by_environment=False, first=None):
+def _run_processes(out, engine, num_processes, *, by_environment=False, first=None):
     """Starts a run's processes; returns them with their stderr files.
 
     `first`, if set, is the command that process 0 runs instead of
@@ -105,13 +109,14 @@ def _run_processes(out, num_processes, *, by_environment=False, first=None):
         if by_environment:
             variables = ("JOB_ADDRESSES", "NUM_PROCESSES", "PROCESS_ID")
             env = _env(
+                engine,
                 **{
                     f"KERAS_DISTRIBUTION_{name}": str(value)
                     for name, value in zip(variables, settings, strict=True)
-                }
+                },
             )
         else:
-            env = _env()
+            env = _env(engine)
             options = ("--coordinator", "--num-processes", "--process-id")
             argv += [x for pair in zip(options, settings, strict=True) for x in pair]
         log = Path(out).parent / f"{Path(out).name}-{process_id}.log"
@@ -120,11 +125,12 @@ def _run_processes(out, num_processes, *, by_environment=False, first=None):
     return processes
 
 
-def _train(out, num_processes=1, **kwargs):
+def _train(out, engine, num_processes=1, **kwargs):
     if num_processes == 1:
-        started = [(_start([*TRAIN, "--out", out], f"{out}.log", _env()), f"{out}.log")]
+        process = _start([*TRAIN, "--out", out], f"{out}.log", _env(engine))
+        started = [(process, f"{out}.log")]
     else:
-        started = _run_processes(out, num_processes, **kwargs)
+        started = _run_processes(out, engine, num_processes, **kwargs)
     for process, log in started:
         status, stderr = _finish(process, log)
         assert status == 0, stderr[-3000:]
@@ -152,15 +158,20 @@ def _assert_same_training(out, reference):
     assert not (out / ".resume").exists()
 
 
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def one_process(tmp_path_factory):
-    out = tmp_path_factory.mktemp("one-process") / "run"
-    _train(out)
+def one_process(tmp_path_factory, engine):
+    out = tmp_path_factory.mktemp(f"one-process-{engine}") / "run"
+    _train(out, engine)
     return out
 
 
-def test_two_processes_train_as_one_process_does(tmp_path, one_process):
-    _train(tmp_path / "run", 2)
+def test_two_processes_train_as_one_process_does(tmp_path, engine, one_process):
+    _train(tmp_path / "run", engine, 2)
 
     _assert_same_training(tmp_path / "run", one_process)
     # The processes trained the model's `ChungGRU` twin; the file keeps the
@@ -177,40 +188,53 @@ def test_two_processes_train_as_one_process_does(tmp_path, one_process):
 
 @pytest.mark.slow
 def test_four_processes_set_by_kerass_variables_train_as_one_process_does(
-    tmp_path, one_process
+    tmp_path, engine, one_process
 ):
-    _train(tmp_path / "run", 4, by_environment=True)
+    _train(tmp_path / "run", engine, 4, by_environment=True)
 
     _assert_same_training(tmp_path / "run", one_process)
 
 
 @pytest.mark.slow
-def test_a_run_killed_midway_resumes_from_process_zeros_backup(tmp_path, one_process):
+def test_a_run_killed_midway_resumes_from_process_zeros_backup(
+    tmp_path, engine, one_process
+):
     out, marker = tmp_path / "run", tmp_path / "backed-up"
-    started = _run_processes(out, 2, first=[sys.executable, STALLED, marker])
+    started = _run_processes(out, engine, 2, first=[sys.executable, STALLED, marker])
     deadline = time.monotonic() + TIMEOUT
     while not marker.exists() and time.monotonic() < deadline:
         assert all(p.poll() is None for p, _ in started)
         time.sleep(0.1)
     assert marker.exists()
     # Process 0, the coordinator, stalled after its backup at step 50: the
-    # others end at once without it. (A process other than 0 killed leaves
-    # the rest blocked until JAX's heartbeat times out, about 100 s.)
+    # others end at once without it. (On JAX, a process other than 0 killed
+    # leaves the rest blocked until JAX's heartbeat times out, about 100 s.)
     started[0][0].send_signal(signal.SIGKILL)
     for process, log in started:
         status, stderr = _finish(process, log)
         assert status != 0, stderr[-3000:]
+    if engine == "torch":
+        # The survivor names what happened and what to do, in one line.
+        lines = stderr.strip().splitlines()
+        assert status == 2, stderr[-3000:]
+        assert lines[-1].startswith(
+            "keras-gru-cell: error: A process of the group stopped or stopped answering"
+        ), stderr[-3000:]
+        assert lines[-1].endswith("to resume from the last backup.")
     assert not (out / "model.keras").exists()
     # The backup is the addition model's, as a one-process run writes it.
     with h5py.File(out / ".resume" / "backup.weights.h5") as backup:
         assert "layers/rnn/cell/vars/0" in backup
 
-    _train(out, 2)
+    _train(out, engine, 2)
 
     _assert_same_training(out, one_process)
 
 
-def test_a_process_that_cannot_reach_the_coordinator_fails_in_one_line(tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_process_that_cannot_reach_the_coordinator_fails_in_one_line(
+    tmp_path, engine
+):
     coordinator = f"127.0.0.1:{_free_port()}"
     argv = [
         *TRAIN,
@@ -218,7 +242,7 @@ def test_a_process_that_cannot_reach_the_coordinator_fails_in_one_line(tmp_path)
         *["--num-processes", "2", "--process-id", "1", "--connect-timeout", "1"],
         *["--out", tmp_path / "run"],
     ]
-    process = _start(argv, tmp_path / "stderr", _env())
+    process = _start(argv, tmp_path / "stderr", _env(engine))
     status, stderr = _finish(process, tmp_path / "stderr")
 
     lines = stderr.strip().splitlines()
@@ -232,8 +256,8 @@ def test_a_process_that_cannot_reach_the_coordinator_fails_in_one_line(tmp_path)
 
 # Run in this process, on the suite's backend: the refusals come first.
 @pytest.mark.every_backend
-@pytest.mark.skipif(keras.backend.backend() == "jax", reason="JAX runs it")
-def test_multi_process_is_refused_off_jax_in_one_line(capsys, tmp_path):
+@pytest.mark.skipif(keras.backend.backend() in ENGINES, reason="JAX and PyTorch run it")
+def test_multi_process_is_refused_on_tensorflow_in_one_line(capsys, tmp_path):
     status = main(
         [
             *TRAIN,
@@ -246,9 +270,9 @@ def test_multi_process_is_refused_off_jax_in_one_line(capsys, tmp_path):
     lines = capsys.readouterr().err.strip().splitlines()
     assert status == 2
     assert lines == [
-        "keras-gru-cell: error: --distribute 'multi-process' needs the JAX "
-        f"backend: run it with KERAS_BACKEND=jax (the {keras.backend.backend()} "
-        "backend is in use)"
+        "keras-gru-cell: error: --distribute 'multi-process' needs the JAX or "
+        "PyTorch backend: run it with KERAS_BACKEND=jax or torch (the "
+        f"{keras.backend.backend()} backend is in use)"
     ]
     assert not (tmp_path / "run").exists()
 
@@ -275,7 +299,7 @@ def test_process_settings_are_refused_for_another_distribution():
 
 
 @pytest.mark.every_backend
-@pytest.mark.skipif(keras.backend.backend() == "jax", reason="JAX connects")
-def test_connecting_processes_off_jax_is_refused_naming_the_backend():
-    with pytest.raises(ValueError, match="KERAS_BACKEND=jax"):
+@pytest.mark.skipif(keras.backend.backend() in ENGINES, reason="they connect")
+def test_connecting_processes_on_tensorflow_is_refused_naming_the_backends():
+    with pytest.raises(ValueError, match="KERAS_BACKEND=jax or torch"):
         connect_processes("127.0.0.1:1", 2, 0)

@@ -14,11 +14,12 @@ from keras_gru_cell.addition.cli.options import bit_count
 from keras_gru_cell.addition.cli.options import integer
 from keras_gru_cell.addition.cli.options import positive_float
 
-# Copies of `distribution.DISTRIBUTIONS` and `TrainingSettings`'s seed
-# bound: importing those modules imports TensorFlow, which must wait until
-# stderr is silenced (see `keras_gru_cell.addition.cli`). The tests check
-# that the copies agree.
+# Copies of `distribution.DISTRIBUTIONS`, `distribution.MULTI_PROCESS_BACKENDS`
+# and `TrainingSettings`'s seed bound: importing those modules imports
+# TensorFlow, which must wait until stderr is silenced (see
+# `keras_gru_cell.addition.cli`). The tests check that the copies agree.
 DISTRIBUTIONS = ("none", "mirrored", "multi-process")
+MULTI_PROCESS_BACKENDS = ("jax", "torch")
 MAX_TRAINING_SEED = 2**31 - 1
 
 
@@ -125,9 +126,9 @@ def add_parser(commands) -> None:
         choices=DISTRIBUTIONS,
         default="none",
         help="'mirrored': data-parallel over every local device (TensorFlow "
-        "or JAX); 'multi-process': over the devices of every process of a run "
-        "(JAX), each process running this command; --batch-size is then the "
-        "global batch (default: %(default)s)",
+        "or JAX); 'multi-process': over every process of a run (JAX or "
+        "PyTorch), each process running this command; --batch-size is then "
+        "the global batch (default: %(default)s)",
     )
     train.add_argument(
         "--coordinator",
@@ -182,10 +183,10 @@ def _connect_processes(args, backend: str) -> int:
         if given:
             raise UsageError(f"{given[0]} needs --distribute multi-process")
         return 1
-    if backend != "jax":
+    if backend not in MULTI_PROCESS_BACKENDS:
         raise UsageError(
-            f"--distribute 'multi-process' needs the JAX backend: run it with "
-            f"KERAS_BACKEND=jax (the {backend} backend is in use)"
+            f"--distribute 'multi-process' needs the JAX or PyTorch backend: run "
+            f"it with KERAS_BACKEND=jax or torch (the {backend} backend is in use)"
         )
     from keras_gru_cell.addition.distribution import connect_processes
 
@@ -266,6 +267,12 @@ def run(args: argparse.Namespace) -> None:
         )
     except training.IncompatibleBackupError as error:
         raise UsageError(str(error)) from None
+    except ConnectionError as error:
+        if processes == 1:
+            raise
+        raise UsageError(
+            f"{error} Run every process's command again to resume from the last backup."
+        ) from None
     # Done: a signal from now on has nothing to resume.
     set_interrupt_hint("")
     last = result.history[-1] if result.history else {}

@@ -35,6 +35,7 @@ from keras_gru_cell.addition.exact_match import ExactMatch
 from keras_gru_cell.addition.fused_twin import fused_twin
 from keras_gru_cell.addition.model import build_addition_model
 from keras_gru_cell.addition.quadratic_loss import QuadraticLoss
+from keras_gru_cell.addition.torch_data_parallel import TorchDataParallel
 from keras_gru_cell.addition.training.artifacts import plot_losses
 from keras_gru_cell.addition.training.artifacts import write_atomically
 from keras_gru_cell.addition.training.artifacts import write_history
@@ -135,15 +136,20 @@ def _weighted_metrics() -> list[keras.metrics.Metric]:
 
 
 def training_twin(model: keras.Model) -> keras.Model:
-    """`model`'s `fused_twin`, compiled with `model`'s loss and optimizer.
+    """What a multi-process run trains: `model`'s `fused_twin`, compiled.
 
     Under JAX's data parallelism, Keras's `RNN` all-reduces its weight
     gradients at every time step of its backward loop, and `ChungGRU` once
-    after it (#24): a multi-process run trains the twin. The optimizer is
-    `model`'s own instance, so that `model` saves the twin's optimizer state
-    once it holds the twin's weights (see `callbacks.save_weights`).
+    after it (#24). On PyTorch, whose `fit` has no data-parallel engine, the
+    twin trains through `TorchDataParallel`, which all-reduces once a step;
+    the fused layer is the faster one there too. The twin is compiled with
+    `model`'s loss and `model`'s own optimizer instance, so that `model`
+    saves the twin's optimizer state once it holds the twin's weights (see
+    `callbacks.save_weights`).
     """
     twin = fused_twin(model, f"{model.name}_fused")
+    if keras.backend.backend() == "torch":
+        twin = TorchDataParallel(twin, name=f"{model.name}_data_parallel")
     twin.compile(
         optimizer=model.optimizer,
         loss=model.loss,
@@ -254,17 +260,17 @@ def train_addition_model(
         out_dir: The folder to write to; created if missing.
         tensorboard_dir: If set, TensorBoard logs go there.
         distribute: `"none"`, or `"mirrored"` to train data-parallel on
-            every local device, or `"multi-process"` on the devices of every
-            process of a run (see `distribution_scope`); the batch size is
+            every local device, or `"multi-process"` over the processes of a
+            run, on JAX or PyTorch (see `distribution_scope`); the batch size is
             then the global batch. In a multi-process run every process makes
             the same call, with the same `out_dir`, which must be a folder
             they share: process 0 alone writes to it, and every process
             resumes from it. Such a run trains the model's twin with
             `ChungGRU` in place of `RNN(ChungGRUCell)`, the same recurrence
             in one fused layer, which exchanges gradients once a step rather
-            than once a time step, and which `callbacks` see as their
-            model; its files and the returned model keep the addition
-            model's form.
+            than once a time step (on PyTorch, through `TorchDataParallel`),
+            and which `callbacks` see as their model; its files and the
+            returned model keep the addition model's form.
         callbacks: More Keras callbacks for `model.fit`, after the run's own.
         verbose: Keras's `verbose`: 1 shows a progress bar, 2 a line per
             epoch, 0 nothing.
