@@ -15,7 +15,13 @@ import importlib
 import keras
 
 # The names `keras_gru_cell.addition` registers; a test keeps the two equal.
-ADDITION_NAMES = ("ExactMatch", "QuadraticLoss", "SymmetricSummands", "TimeDistributed")
+ADDITION_NAMES = (
+    "ExactMatch",
+    "QuadraticLoss",
+    "SymmetricSummands",
+    "TimeDistributed",
+    "TorchDataParallel",
+)
 
 
 def _stand_in(name: str) -> type:
