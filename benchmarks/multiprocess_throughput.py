@@ -172,8 +172,6 @@ def _torch_child(args) -> None:
     """A layer figure's run on PyTorch: DDP across processes, if several."""
     import torch
 
-    torch.set_num_threads(len(args.cpus))
-    torch.set_num_interop_threads(1)
     distributed = args.distribute == "multi-process"
     if distributed:
         join_torch_processes(args.coordinator, args.num_processes, args.process_id)
@@ -208,13 +206,13 @@ def _child(args) -> None:
     # Before JAX, TensorFlow and PyTorch start their thread pools.
     os.sched_setaffinity(0, args.cpus)
     if args.engine == "torch":
-        if args.layer is not None:
-            _torch_child(args)
-            return
         import torch
 
         torch.set_num_threads(len(args.cpus))
         torch.set_num_interop_threads(1)
+        if args.layer is not None:
+            _torch_child(args)
+            return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 

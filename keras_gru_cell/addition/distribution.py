@@ -139,8 +139,9 @@ def connect_processes(
             f"Multi-process training needs the JAX or PyTorch backend of Keras "
             f"(KERAS_BACKEND=jax or torch); received the {backend} backend."
         )
-    if _connected():
-        return _process_count()
+    group = _process_group()
+    if group is not None:
+        return group[1]
     coordinator = _setting(
         coordinator, _ADDRESSES, "coordinator", lambda text: text.split(",")[0]
     )
@@ -179,37 +180,23 @@ def connect_processes(
     return num_processes
 
 
-def _connected() -> bool:
+def _process_group() -> tuple[int, int] | None:
+    """This process's index and the number of processes, once connected.
+
+    `None` outside a multi-process run.
+    """
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
 
-        return jax.distributed.is_initialized()
-    if backend == "torch":
+        if jax.distributed.is_initialized():
+            return jax.process_index(), jax.process_count()
+    elif backend == "torch":
         import torch.distributed
 
-        return torch.distributed.is_initialized()
-    return False
-
-
-def _process_count() -> int:
-    if keras.backend.backend() == "torch":
-        import torch.distributed
-
-        return torch.distributed.get_world_size()
-    import jax
-
-    return jax.process_count()
-
-
-def _process_index() -> int:
-    if keras.backend.backend() == "torch":
-        import torch.distributed
-
-        return torch.distributed.get_rank()
-    import jax
-
-    return jax.process_index()
+        if torch.distributed.is_initialized():
+            return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return None
 
 
 def is_process_zero() -> bool:
@@ -218,7 +205,8 @@ def is_process_zero() -> bool:
     Returns:
         `False` only in a process other than 0 of a multi-process run.
     """
-    return not _connected() or _process_index() == 0
+    group = _process_group()
+    return group is None or group[0] == 0
 
 
 @contextlib.contextmanager
@@ -234,7 +222,7 @@ def saving_alone() -> Iterator[None]:
     Returns:
         A context manager.
     """
-    if not _connected() or keras.backend.backend() != "jax":
+    if _process_group() is None or keras.backend.backend() != "jax":
         yield
         return
     previous = keras.distribution.distribution()
@@ -256,7 +244,7 @@ def shared_seed(seed: int | None = None) -> int:
     """
     if seed is None:
         seed = random.randrange(2**31)
-    if not _connected():
+    if _process_group() is None:
         return seed
     if keras.backend.backend() == "torch":
         import torch

@@ -132,7 +132,7 @@ class TorchDataParallel(keras.Model):
         for metric in self.metrics:
             if metric.name == "loss":
                 metric.update_state(loss, sample_weight=share)
-        weights = self.trainable_weights[:]
+        weights = self.trainable_weights
         self.optimizer.scale_loss(loss).backward()
         self.compute_metrics(x, y, y_pred, sample_weight)
 

@@ -11,11 +11,8 @@ have written exists.
 """
 
 import csv
-import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,6 +27,11 @@ import keras_gru_cell.addition  # noqa: F401
 from keras_gru_cell.addition.cli import main
 from keras_gru_cell.addition.distribution import connect_processes
 from keras_gru_cell.addition.distribution import distribution_scope
+from tests.addition.processes import TIMEOUT
+from tests.addition.processes import child_env
+from tests.addition.processes import finish
+from tests.addition.processes import free_port
+from tests.addition.processes import start
 from tests.asserts import tolerance
 
 # One epoch of 50 steps, then 10 more: a backup at step 50, a history row at
@@ -41,31 +43,12 @@ TRAIN = [
     *["--steps", str(STEPS), "--batch-size", str(BATCH), "--bits", f"3:{BITS}"],
     *["--hidden", str(HIDDEN), "--lr", "0.0003", "--seed", "5"],
 ]
-TIMEOUT = 300
 STALLED = Path(__file__).with_name("stalled_command.py")
 # Splitting a global batch between processes only reorders the float32 sums
 # of each step's gradients: over the batch's sums and bits, and through the
 # recurrence's steps of `HIDDEN` units; the differences add up over the steps.
 TOLERANCE = tolerance("float32", STEPS * (BATCH * BITS + BITS * HIDDEN))
 ENGINES = ["jax", "torch"]
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env(engine, **variables):
-    """A child's environment: `engine`'s backend on one CPU device, no
-    inherited run settings."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("KERAS_DISTRIBUTION_")
-        and k not in ("XLA_FLAGS", "JAX_COORDINATOR_BIND_ADDRESS")
-    }
-    return {**env, "KERAS_BACKEND": engine, "JAX_PLATFORMS": "cpu", **variables}
 
 
 def _command():
@@ -75,24 +58,7 @@ def _command():
 
 
 def _start(argv, log, env, command=None):
-    with open(log, "w") as stderr:
-        return subprocess.Popen(
-            [*(command or [_command()]), *map(str, argv)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-
-
-def _finish(process, log):
-    try:
-        process.wait(timeout=TIMEOUT)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=TIMEOUT)
-    return process.returncode, Path(log).read_text()
+    return start([*(command or [_command()]), *argv], log, env)
 
 
 def _run_processes(out, engine, num_processes, *, by_environment=False, first=None):
@@ -101,14 +67,14 @@ def _run_processes(out, engine, num_processes, *, by_environment=False, first=No
     `first`, if set, is the command that process 0 runs instead of
     `keras-gru-cell`.
     """
-    coordinator = f"127.0.0.1:{_free_port()}"
+    coordinator = f"127.0.0.1:{free_port()}"
     processes = []
     for process_id in range(num_processes):
         argv = [*TRAIN, "--distribute", "multi-process", "--out", out]
         settings = [coordinator, num_processes, process_id]
         if by_environment:
             variables = ("JOB_ADDRESSES", "NUM_PROCESSES", "PROCESS_ID")
-            env = _env(
+            env = child_env(
                 engine,
                 **{
                     f"KERAS_DISTRIBUTION_{name}": str(value)
@@ -116,7 +82,7 @@ def _run_processes(out, engine, num_processes, *, by_environment=False, first=No
                 },
             )
         else:
-            env = _env(engine)
+            env = child_env(engine)
             options = ("--coordinator", "--num-processes", "--process-id")
             argv += [x for pair in zip(options, settings, strict=True) for x in pair]
         log = Path(out).parent / f"{Path(out).name}-{process_id}.log"
@@ -127,12 +93,12 @@ def _run_processes(out, engine, num_processes, *, by_environment=False, first=No
 
 def _train(out, engine, num_processes=1, **kwargs):
     if num_processes == 1:
-        process = _start([*TRAIN, "--out", out], f"{out}.log", _env(engine))
+        process = _start([*TRAIN, "--out", out], f"{out}.log", child_env(engine))
         started = [(process, f"{out}.log")]
     else:
         started = _run_processes(out, engine, num_processes, **kwargs)
     for process, log in started:
-        status, stderr = _finish(process, log)
+        status, stderr = finish(process, log)
         assert status == 0, stderr[-3000:]
 
 
@@ -211,7 +177,7 @@ def test_a_run_killed_midway_resumes_from_process_zeros_backup(
     # leaves the rest blocked until JAX's heartbeat times out, about 100 s.)
     started[0][0].send_signal(signal.SIGKILL)
     for process, log in started:
-        status, stderr = _finish(process, log)
+        status, stderr = finish(process, log)
         assert status != 0, stderr[-3000:]
     if engine == "torch":
         # The survivor names what happened and what to do, in one line.
@@ -235,15 +201,15 @@ def test_a_run_killed_midway_resumes_from_process_zeros_backup(
 def test_a_process_that_cannot_reach_the_coordinator_fails_in_one_line(
     tmp_path, engine
 ):
-    coordinator = f"127.0.0.1:{_free_port()}"
+    coordinator = f"127.0.0.1:{free_port()}"
     argv = [
         *TRAIN,
         *["--distribute", "multi-process", "--coordinator", coordinator],
         *["--num-processes", "2", "--process-id", "1", "--connect-timeout", "1"],
         *["--out", tmp_path / "run"],
     ]
-    process = _start(argv, tmp_path / "stderr", _env(engine))
-    status, stderr = _finish(process, tmp_path / "stderr")
+    process = _start(argv, tmp_path / "stderr", child_env(engine))
+    status, stderr = finish(process, tmp_path / "stderr")
 
     lines = stderr.strip().splitlines()
     assert status == 2

@@ -5,9 +5,6 @@ The two-process runs are real processes on 127.0.0.1 (see
 this suite's backend; the refusals run in this process.
 """
 
-import os
-import socket
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,48 +13,34 @@ import numpy as np
 import pytest
 
 from keras_gru_cell.addition.torch_data_parallel import TorchDataParallel
+from tests.addition.processes import child_env
+from tests.addition.processes import finish
+from tests.addition.processes import free_port
+from tests.addition.processes import start
 from tests.asserts import to_numpy
 from tests.asserts import tolerance
 
 CHILD = Path(__file__).with_name("torch_data_parallel_child.py")
-TIMEOUT = 300
 # Splitting a batch of 12 rows between processes reorders the float32 sums
 # of each step's gradients over its rows and the 4 hidden units; the
 # differences add up over the 8 steps.
 TOLERANCE = tolerance("float32", 8 * (12 + 4))
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _train(out, processes):
     """Trains the child's model in `processes` processes; returns its results."""
-    coordinator = f"127.0.0.1:{_free_port()}"
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("KERAS_DISTRIBUTION_")
-    }
+    coordinator = f"127.0.0.1:{free_port()}"
     started = [
-        subprocess.Popen(
-            [sys.executable, CHILD, coordinator, str(processes), str(rank), out],
-            env={**env, "KERAS_BACKEND": "torch"},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+        start(
+            [sys.executable, CHILD, coordinator, processes, rank, out],
+            f"{out}-{rank}.log",
+            child_env("torch"),
         )
         for rank in range(processes)
     ]
-    for process in started:
-        try:
-            _, stderr = process.communicate(timeout=TIMEOUT)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=TIMEOUT)
-        assert process.returncode == 0, stderr[-3000:]
+    for rank, process in enumerate(started):
+        status, stderr = finish(process, f"{out}-{rank}.log")
+        assert status == 0, stderr[-3000:]
     return np.load(out)
 
 
