@@ -49,6 +49,9 @@ def test_tiny_run_writes_a_report_with_ratios_to_chung_gru(benchmark, tmp_path):
         assert row["infer_seq_per_s"] > 0
     assert written["versions"]["keras"]
     assert written["machine"]["cores"] >= 1
+    rates = written["settings"]["gemm_rates_gflops"]
+    assert set(rates) == {"numpy 256", f"{keras.backend.backend()} 256"}
+    assert written["settings"]["gemm_peak_gflops"] == max(rates.values())
     assert next(tmp_path.glob("recurrent_throughput_*.png")).stat().st_size > 0
     # The baseline does no recurrent arithmetic: it has no share of the peak.
     assert "| no recurrent layer | default |" in written["table"]
@@ -160,6 +163,77 @@ def test_commit_comparison_times_both_revisions_in_turn(tmp_path):
         report["machine"]["load_average"] is None
         or len(report["machine"]["load_average"]) == 3
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("backend", "parts"),
+    [
+        (
+            "jax",
+            {
+                "fit",
+                "layer",
+                "forward",
+                "backward",
+                "backward_loop",
+                "forward_floor",
+                "backward_floor",
+                "one_product_floor",
+                "large_gemm_floor",
+            },
+        ),
+        (
+            "torch",
+            {
+                "builtin",
+                "layer",
+                "forward_floor",
+                "backward_floor",
+                "one_product_floor",
+            },
+        ),
+    ],
+)
+def test_step_profile_times_every_part_and_its_share_of_the_best_gemm_rate(
+    tmp_path, backend, parts
+):
+    argv = ["--tiny", "--min-rounds", "2", "--max-seconds", "0"]
+
+    subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT.with_name("training_step_profile.py")),
+            *argv,
+            *["--output-dir", str(tmp_path)],
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+    report = json.loads(
+        (tmp_path / f"training_step_profile_{backend}.json").read_text()
+    )
+    assert {row["part"] for row in report["results"]} == parts
+    rates = report["settings"]["gemm_rates_gflops"]
+    assert set(rates) == {"numpy 256", f"{backend} 256"}
+    # The peak is the best library's rate, whichever that is on the machine.
+    assert report["settings"]["gemm_peak_gflops"] == max(rates.values())
+    for row in report["results"]:
+        assert row["rounds"] >= 2
+        seconds = row["ms_per_batch"] / 1e3
+        assert row["fraction_of_gemm_peak"] == pytest.approx(
+            row["gflop"] / seconds / max(rates.values())
+        )
+
+
+def test_step_profile_counts_the_recurrent_products_of_one_pass():
+    profile = load_script("training_step_profile")
+    shape = {"batch": 64, "time": 100, "features": 32, "units": 256}
+
+    # h (64x256) times U (256x768), two FLOPs a multiply-add, every step.
+    assert profile.recurrent_flops(shape) == 100 * 2 * 64 * 256 * 768
 
 
 def multiprocess_throughput():

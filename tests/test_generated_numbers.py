@@ -236,6 +236,43 @@ def test_a_target_inside_the_speedups_interval_is_a_tie():
     assert verdict((1.15, None, None), 1.2) == "missed"
 
 
+def test_targets_table_marks_training_against_torch_and_half_the_gemm_peak():
+    module = collect_benchmarks()
+
+    def row(shape, layer, train_seq_per_s, fraction=None):
+        return {
+            "shape": shape,
+            "layer": layer,
+            "jit_compile": "default" if layer == "ChungGRU" else "n/a",
+            "train_seq_per_s": train_seq_per_s,
+            "infer_seq_per_s": 1.0,
+            "train_fraction_of_gemm_peak": fraction,
+        }
+
+    report = {
+        "versions": {"backend": "jax"},
+        "results": [
+            row("large", "ChungGRU", 100.0, 0.55),
+            row("large", "torch.nn.GRU", 110.0),
+            row("long", "ChungGRU", 100.0, 0.2),
+            row("long", "torch.nn.GRU", 50.0),
+        ],
+    }
+
+    rows = {
+        cells[0]: cells[1:]
+        for line in module.targets_table(report).splitlines()
+        for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
+    }
+
+    assert rows["training ≥ 1.0× torch.nn.GRU, set for the best backend"] == [
+        "missed: 0.91×",
+        "met: 2.00×",
+    ]
+    # Half the peak is the target at the large shape only.
+    assert rows["training above 50% of the measured GEMM peak"] == ["met: 55.0%", "—"]
+
+
 def variants_experiment():
     return script("benchmarks/variants_experiment.py")
 

@@ -177,7 +177,7 @@ def summary_table(report: dict) -> str:
 
 
 class Target(NamedTuple):
-    """One of issue #16's speed targets for `ChungGRU`."""
+    """One of issues #16's and #27's speed targets for `ChungGRU`."""
 
     name: str
     kind: str
@@ -213,6 +213,13 @@ TARGETS = (
         backends=frozenset({"tensorflow", "jax"}),
     ),
     Target(
+        "training ≥ 1.0× torch.nn.GRU, set for the best backend",
+        "train",
+        frozenset({TORCH_GRU}),
+        1.0,
+        shapes=frozenset({"large", "long"}),
+    ),
+    Target(
         "inference ≥ 1.0× torch.nn.GRU, set for the best backend",
         "infer",
         frozenset({TORCH_GRU}),
@@ -220,6 +227,12 @@ TARGETS = (
         shapes=frozenset({"large", "long"}),
     ),
 )
+
+
+# Issue #27's target for default-compiled `ChungGRU`'s training, as a share
+# of the run's GEMM peak, at these shapes.
+PEAK_TARGET = 0.5
+PEAK_SHAPES = frozenset({"large"})
 
 
 def targets_table(report: dict) -> str:
@@ -266,7 +279,27 @@ def targets_table(report: dict) -> str:
                     f"{verdict(value, target.speedup)}: {format_speedup(value)}"
                 )
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    cells = []
+    for shape, rows in shapes.items():
+        fraction = _chung(rows)["train_fraction_of_gemm_peak"]
+        met = "met" if fraction > PEAK_TARGET else "missed"
+        cells.append(f"{met}: {100 * fraction:.1f}%" if shape in PEAK_SHAPES else "—")
+    lines.append(
+        f"| training above {PEAK_TARGET:.0%} of the measured GEMM peak | "
+        + " | ".join(cells)
+        + " |"
+    )
     return "\n".join(lines)
+
+
+def gemm_peak_text(settings: dict) -> str:
+    """The GEMM peak a run's "% peak" divides by, and where it comes from."""
+    text = f"Measured float32 GEMM peak: {settings['gemm_peak_gflops']:,.0f} GFLOP/s"
+    rates = settings.get("gemm_rates_gflops")
+    if not rates:
+        return f"{text} (NumPy's BLAS, 1,024 × 1,024)."
+    each = ", ".join(f"{name}: {rate:,.0f}" for name, rate in rates.items())
+    return f"{text}, the best of square products by library and size ({each})."
 
 
 def load_text(machine: dict) -> str:
@@ -302,8 +335,7 @@ def backend_section(report: dict, chart: str) -> str:
             f"{version_text}. "
             f"Statistic: {settings['statistic']}, "
             f"{settings['batches_per_repetition']} batches per repetition. "
-            f"Measured float32 GEMM peak: "
-            f"{settings['gemm_peak_gflops']:,.0f} GFLOP/s.",
+            + gemm_peak_text(settings),
             "",
             "![Throughput relative to ChungGRU, and as a share of the GEMM peak, "
             f"on the {backend} backend]({chart})",
@@ -383,6 +415,97 @@ def comparison_section(report: dict) -> str:
     )
 
 
+def profile_table(report: dict) -> str:
+    """Each part's milliseconds a batch and share of the GEMM peak, per shape."""
+    shapes = list(report["settings"]["shapes"])
+    rows = {}
+    for row in report["results"]:
+        rows.setdefault(row["label"], {})[row["shape"]] = row
+    lines = [
+        "| part | "
+        + " | ".join(f"{shape}: ms a batch | % peak" for shape in shapes)
+        + " |",
+        "|---|" + "---:|---:|" * len(shapes),
+    ]
+    for label, by_shape in rows.items():
+        cells = [
+            f"{r['ms_per_batch']:,.2f} | {100 * r['fraction_of_gemm_peak']:.1f}"
+            for r in map(by_shape.get, shapes)
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def profile_findings(report: dict) -> list[str]:
+    """What the profile says, shape by shape, as sentences with its numbers."""
+    findings = []
+    for shape in report["settings"]["shapes"]:
+        part = {r["part"]: r for r in report["results"] if r["shape"] == shape}
+
+        def ms(key, part=part):
+            return part[key]["ms_per_batch"]
+
+        products = (
+            f"two dependent products a step take {ms('forward_floor'):,.1f} ms, "
+            f"{ms('forward_floor') / ms('one_product_floor'):.2f}× as long as one "
+            "product of all gates a step, the structure of `GRU()` and "
+            "`torch.nn.GRU`, whose reset gate acts after the product"
+        )
+        if "fit" not in part:
+            findings.append(
+                f"- **{shape}**: `torch.nn.GRU`'s forward and backward passes take "
+                f"{ms('builtin'):,.1f} ms a batch, `ChungGRU`'s {ms('layer'):,.1f} "
+                f"ms; in PyTorch's own loop, {products}."
+            )
+            continue
+        weight_ms = ms("backward") - ms("backward_loop")
+        weight_gflop = part["backward"]["gflop"] - part["backward_loop"]["gflop"]
+        large_rate = part["large_gemm_floor"]["gflop"] / ms("large_gemm_floor")
+        floor_ms = (
+            ms("forward_floor") + ms("backward_floor") + weight_gflop / large_rate
+        )
+        floor_share = part["layer"]["fraction_of_gemm_peak"] * ms("layer") / floor_ms
+        findings.append(
+            f"- **{shape}**: `fit` takes {ms('fit'):,.1f} ms a batch "
+            f"({100 * part['fit']['fraction_of_gemm_peak']:.1f}% of the GEMM "
+            f"peak), of which the layer's forward and backward passes "
+            f"take {ms('layer'):,.1f} ms. The forward loop takes "
+            f"{ms('forward'):,.1f} ms where its products alone take "
+            f"{ms('forward_floor'):,.1f} ms, the backward loop "
+            f"{ms('backward_loop'):,.1f} ms where its products take "
+            f"{ms('backward_floor'):,.1f} ms, and the weight products after it "
+            f"{weight_ms:,.1f} ms, which would take {weight_gflop / large_rate:,.1f} "
+            f"ms at the rate of one large GEMM. With nothing but the products, each "
+            f"at its floor, the layer would reach {100 * floor_share:.0f}% of "
+            f"the peak. In XLA's loop, {products}."
+        )
+    return findings
+
+
+def profile_section(report: dict) -> str:
+    """Where a training step's time goes on one backend."""
+    versions = report["versions"]
+    backend = versions["backend"]
+    settings = report["settings"]
+    return "\n".join(
+        [
+            f"### {BACKEND_NAMES.get(backend, backend)}",
+            "",
+            f"{measured_with(settings['command'], report)} Statistic: the median "
+            "over rounds in which the parts take turns. " + gemm_peak_text(settings),
+            "",
+            profile_table(report),
+            "",
+            *profile_findings(report),
+            "",
+        ]
+    )
+
+
+def profile_files() -> list[Path]:
+    return sorted(RESULTS.glob("training_step_profile_*.json"))
+
+
 def comparison_files() -> list[Path]:
     return sorted(RESULTS.glob("compare_commits_*.json"))
 
@@ -410,6 +533,20 @@ def snippet_text() -> str:
     serving = [serving_section(json.loads(p.read_text())) for p in serving_files()]
     if serving:
         sections += ["## Serving the addition model", "", *serving]
+    profiles = [profile_section(json.loads(p.read_text())) for p in profile_files()]
+    if profiles:
+        sections += [
+            "## Where a training step's time goes",
+            "",
+            "`benchmarks/training_step_profile.py` times the parts of one "
+            "batch's training step of `ChungGRU` at the large and long shapes, "
+            "each on its own, and beside them the floors the paper's math "
+            "sets: its recurrent products alone, in the same loop, and as one "
+            "large GEMM. Each part's share of the GEMM rate counts its own "
+            "FLOPs (a floor's: the recurrent products of one pass).",
+            "",
+            *profiles,
+        ]
     comparisons = [
         comparison_section(json.loads(p.read_text())) for p in comparison_files()
     ]
