@@ -16,8 +16,10 @@ On JAX (`KERAS_BACKEND=jax`) the parts are XLA programs:
   (`ChungGRU` and a `Dense(1)` head, Adam, mean squared error, Keras's
   default compilation, as on the Benchmarks page);
 - the layer's forward and backward passes (`jax.vjp` of the fused loop);
-- the forward loop keeping its residuals; the backward pass (its loop and
-  the weight-gradient products after it); the backward loop alone;
+- the forward loop keeping its residuals; the backward pass, whose loop
+  adds each step's share of the weight gradients; the backward pass that
+  runs under a Keras distribution instead (its loop, then the weight
+  products over all steps at once), and its loop alone;
 - floors: the forward's two dependent products a step, `h U_zr` and then
   `(r h) U_h`; the backward's two, `d_h~ U_h^T` and then `d_zr U_zr^T`; one
   product of all three gates a step, `h U`, the structure of `GRU()` and
@@ -85,21 +87,30 @@ def recurrent_flops(shape: dict) -> float:
 
 
 def _arrays(shape: dict) -> dict:
-    """Time-major inputs, weights and a cotangent, seeded, as float32 NumPy."""
+    """Time-major inputs, weights and a cotangent, seeded, as float32 NumPy.
+
+    Like those of `fit` on the Benchmarks page: its inputs, Keras's default
+    initializers (Glorot-uniform kernel, orthogonal recurrent kernel, zero
+    bias), and the gradient of a loss on the last state alone, which the
+    backward loop carries back through every step. The loops' speed depends
+    on the values: with arbitrary weights, the layer's passes took longer
+    than the whole `fit` step they are part of.
+    """
     rng = np.random.default_rng(0)
     b, t, d, h = (shape[k] for k in ("batch", "time", "features", "units"))
-
-    def normal(*dims, scale=1.0):
-        return (scale * rng.normal(size=dims)).astype("float32")
-
+    inputs, _ = _data(shape, 1)
+    limit = (6 / (d + 3 * h)) ** 0.5
+    orthogonal, _ = np.linalg.qr(rng.normal(size=(3 * h, h)))
+    d_states = np.zeros((t, b, h), "float32")
+    d_states[-1] = rng.normal(size=(b, h))
     return {
-        "inputs": normal(t, b, d),
-        "kernel": normal(d, 3 * h, scale=d**-0.5),
+        "inputs": np.ascontiguousarray(inputs.transpose(1, 0, 2)),
+        "kernel": rng.uniform(-limit, limit, size=(d, 3 * h)).astype("float32"),
         "bias": np.zeros(3 * h, "float32"),
         "initial_state": np.zeros((b, h), "float32"),
-        "recurrent_kernel": normal(h, 3 * h, scale=h**-0.5),
-        "d_states": normal(t, b, h),
-        "state": normal(b, h),
+        "recurrent_kernel": orthogonal.T.astype("float32"),
+        "d_states": d_states,
+        "state": rng.normal(size=(b, h)).astype("float32"),
     }
 
 
@@ -121,46 +132,69 @@ def jax_parts(shape: dict) -> dict:
     x, y = _data(shape, FIT_BATCHES)
     model = _keras_model("ChungGRU", None, shape)
 
-    def fused(inputs, recurrent_kernel, kernel):
-        return jax_loop.run(
-            inputs, a["initial_state"], recurrent_kernel, None, None, kernel, a["bias"]
-        )
+    # Every array is an argument: XLA folds an array a function closes over
+    # into its program as a constant, which made a loop that slices one each
+    # step slower than it runs in `fit`.
+    initial_state, bias = a["initial_state"], a["bias"]
+
+    # As in `fit`, the gradients are the weights', not the inputs'.
+    @jax.jit
+    def layer(inputs, initial_state, recurrent_kernel, kernel, bias, d_states):
+        def fused(*weights):
+            return jax_loop.run(
+                inputs, initial_state, weights[0], None, None, *weights[1:]
+            )
+
+        states, pullback = jax.vjp(fused, recurrent_kernel, kernel, bias)
+        return states, pullback(d_states)
 
     @jax.jit
-    def layer(inputs, recurrent_kernel, kernel):
-        states, pullback = jax.vjp(fused, inputs, recurrent_kernel, kernel)
-        return states, pullback(a["d_states"])
-
-    @jax.jit
-    def forward(inputs, recurrent_kernel, kernel):
+    def forward(inputs, initial_state, recurrent_kernel, kernel, bias):
         return loop.forward(
             inputs,
-            a["initial_state"],
+            initial_state,
             recurrent_kernel,
             None,
             None,
             kernel=kernel,
-            bias=a["bias"],
+            bias=bias,
         )
 
-    states, (gates, candidates) = forward(a["inputs"], u, a["kernel"])
+    arguments = (a["inputs"], initial_state, u, a["kernel"], bias)
+    states, (gates, candidates) = forward(*arguments)
+    residuals = (a["d_states"], states, gates, candidates)
 
     @jax.jit
-    def backward(d_states, states, gates, candidates):
-        d_projected, d_initial, d_recurrent = loop.backward(
-            d_states, states, gates, candidates, a["initial_state"], u, None, None
+    def backward(residuals, inputs, initial_state, recurrent_kernel, kernel, bias):
+        _, *gradients = loop.accumulating_backward(
+            *residuals,
+            initial_state,
+            recurrent_kernel,
+            None,
+            None,
+            inputs,
+            kernel,
+            bias,
         )
-        return (
-            d_initial,
-            d_recurrent,
-            *loop.project_backward(d_projected, a["inputs"], a["kernel"], a["bias"]),
-        )
-
-    previous = jnp.concatenate([a["initial_state"][None], states[:-1]])
+        return gradients
 
     @jax.jit
-    def backward_loop(d_states, previous, gates, candidates):
-        return loop.backward_loop(d_states, previous, gates, candidates, u, None, None)
+    def backward_distributed(
+        residuals, inputs, initial_state, recurrent_kernel, kernel, bias
+    ):
+        d_projected, *gradients = loop.backward(
+            *residuals, initial_state, recurrent_kernel, None, None
+        )
+        _, *weights = loop.project_backward(d_projected, inputs, kernel, bias)
+        return *gradients, *weights
+
+    previous = jnp.concatenate([initial_state[None], states[:-1]])
+
+    @jax.jit
+    def backward_loop(d_states, previous, gates, candidates, recurrent_kernel):
+        return loop.backward_loop(
+            d_states, previous, gates, candidates, recurrent_kernel, None, None
+        )
 
     # The floors keep a step's products dependent as the GRU's are, with one
     # cheap multiply between them so that the values stay bounded.
@@ -168,28 +202,26 @@ def jax_parts(shape: dict) -> dict:
         return jax.lax.scan(lambda c, _: (step(c), None), init, length=shape["time"])[0]
 
     @jax.jit
-    def two_products(state):
+    def two_products(state, u_zr, u_h):
         return scan(lambda s: (0.01 * (s @ u_zr)[:, h:]) @ u_h, state)
 
     @jax.jit
-    def two_products_backward(d_state):
+    def two_products_backward(d_state, u_zr, u_h):
         return scan(
             lambda d: 0.01 * (jnp.tile(0.01 * (d @ u_h.T), (1, 2)) @ u_zr.T), d_state
         )
 
     @jax.jit
-    def one_product(state):
+    def one_product(state, u):
         return scan(lambda s: 0.01 * (s @ u)[:, :h], state)
 
     @jax.jit
-    def one_large_gemm(states):
+    def one_large_gemm(states, u):
         return jnp.einsum("tbh,hk->tbk", states, u)
 
     def ready(function, *args):
         return lambda: jax.block_until_ready(function(*args))
 
-    inputs = (a["inputs"], u, a["kernel"])
-    residuals = (a["d_states"], states, gates, candidates)
     step = 3 * forward_flops(shape)
     products = recurrent_flops(shape)
     return {
@@ -199,30 +231,41 @@ def jax_parts(shape: dict) -> dict:
             step,
             FIT_BATCHES,
         ),
-        "layer": Part("layer: forward and backward", ready(layer, *inputs), step),
+        "layer": Part(
+            "layer: forward and backward", ready(layer, *arguments, a["d_states"]), step
+        ),
         "forward": Part(
-            "forward loop, keeping residuals", ready(forward, *inputs), step / 3
+            "forward loop, keeping residuals", ready(forward, *arguments), step / 3
         ),
         "backward": Part(
-            "backward: loop and weight products",
-            ready(backward, *residuals),
+            "backward loop, adding each step's weight products",
+            ready(backward, residuals, *arguments),
+            2 * step / 3,
+        ),
+        "backward_distributed": Part(
+            "backward under a distribution: loop, then weight products",
+            ready(backward_distributed, residuals, *arguments),
             2 * step / 3,
         ),
         "backward_loop": Part(
-            "backward loop alone",
-            ready(backward_loop, a["d_states"], previous, gates, candidates),
+            "that backward loop alone",
+            ready(backward_loop, a["d_states"], previous, gates, candidates, u),
             products,
         ),
-        "forward_floor": Part(FORWARD_FLOOR, ready(two_products, a["state"]), products),
+        "forward_floor": Part(
+            FORWARD_FLOOR, ready(two_products, a["state"], u_zr, u_h), products
+        ),
         "backward_floor": Part(
-            BACKWARD_FLOOR, ready(two_products_backward, a["state"]), products
+            BACKWARD_FLOOR,
+            ready(two_products_backward, a["state"], u_zr, u_h),
+            products,
         ),
         "one_product_floor": Part(
-            ONE_PRODUCT_FLOOR, ready(one_product, a["state"]), products
+            ONE_PRODUCT_FLOOR, ready(one_product, a["state"], u), products
         ),
         "large_gemm_floor": Part(
             "floor: every step's products as one large GEMM",
-            ready(one_large_gemm, states),
+            ready(one_large_gemm, states, u),
             products,
         ),
     }

@@ -35,12 +35,15 @@ class ChungGRU(keras.layers.RNN):
     loop on TensorFlow even when the model is not compiled with XLA, both
     unrolled for sequences of up to 16 steps, a plain PyTorch loop on
     PyTorch), and a hand-written backward pass collects the weight
-    gradients as large matmuls after the loop rather than one small matmul per
-    step. A prediction keeps nothing for that backward pass: JAX runs the
-    forward loop of the custom gradient only when something differentiates
-    the call, PyTorch only when autograd records it, and TensorFlow, which
-    cannot tell, only with `training=True` (a gradient taken of a call with
-    `training=False` recomputes the gates from the states, and is as exact).
+    gradients: on JAX, step by step inside its loop, which trained faster
+    there at the Benchmarks page's large shape; under a Keras distribution,
+    which shards the batch, and on TensorFlow and PyTorch, as large matmuls
+    after the loop. A prediction keeps nothing for that backward pass: JAX
+    runs the forward loop of the custom gradient only when something
+    differentiates the call, PyTorch only when autograd records it, and
+    TensorFlow, which cannot tell, only with `training=True` (a gradient
+    taken of a call with `training=False` recomputes the gates from the
+    states, and is as exact).
 
     The layer holds a `ChungGRUCell` as `cell`; its weights `kernel`
     `(input_dim, 3 * units)`, `recurrent_kernel` `(units, 3 * units)` and

@@ -176,6 +176,7 @@ def test_commit_comparison_times_both_revisions_in_turn(tmp_path):
                 "layer",
                 "forward",
                 "backward",
+                "backward_distributed",
                 "backward_loop",
                 "forward_floor",
                 "backward_floor",

@@ -375,43 +375,44 @@ def measured_with(command: str, report: dict) -> str:
     )
 
 
-def serving_section(report: dict) -> str:
-    """The addition model's serving path, before and after, on one backend."""
-    versions = report["versions"]
-    backend = versions["backend"]
-    settings = report["settings"]
+def subsection(report: dict, command: str, text: str, *body: str) -> str:
+    """A backend's `###` section: how it was measured, `text`, then `body`."""
+    backend = report["versions"]["backend"]
     return "\n".join(
         [
             f"### {BACKEND_NAMES.get(backend, backend)}",
             "",
-            f"{measured_with(settings['command'], report)} "
-            f"Statistic: {settings['statistic']}. "
-            "Before: the model file's `RNN(ChungGRUCell)` form; after: the "
-            "serving path, the same weights in `ChungGRU` (and, for "
-            "`predict_sums`, `predict_on_batch` in place of `predict`).",
+            f"{measured_with(command, report)} {text}",
             "",
-            report["table"],
+            *body,
             "",
         ]
     )
 
 
+def serving_section(report: dict) -> str:
+    """The addition model's serving path, before and after, on one backend."""
+    settings = report["settings"]
+    return subsection(
+        report,
+        settings["command"],
+        f"Statistic: {settings['statistic']}. "
+        "Before: the model file's `RNN(ChungGRUCell)` form; after: the "
+        "serving path, the same weights in `ChungGRU` (and, for "
+        "`predict_sums`, `predict_on_batch` in place of `predict`).",
+        report["table"],
+    )
+
+
 def comparison_section(report: dict) -> str:
     """`ChungGRU` at this release against an earlier commit, on one backend."""
-    versions = report["versions"]
-    backend = versions["backend"]
-    return "\n".join(
-        [
-            f"### {BACKEND_NAMES.get(backend, backend)}",
-            "",
-            f"{measured_with(report['command'], report)} Each revision in a "
-            "process of its own, taking turns; the last column is the median "
-            "over the rounds of the two times' ratio, [a 95% distribution-free "
-            "interval]: above 1, the later code is faster.",
-            "",
-            report["table"],
-            "",
-        ]
+    return subsection(
+        report,
+        report["command"],
+        "Each revision in a process of its own, taking turns; the last column "
+        "is the median over the rounds of the two times' ratio, [a 95% "
+        "distribution-free interval]: above 1, the later code is faster.",
+        report["table"],
     )
 
 
@@ -458,8 +459,10 @@ def profile_findings(report: dict) -> list[str]:
                 f"ms; in PyTorch's own loop, {products}."
             )
             continue
-        weight_ms = ms("backward") - ms("backward_loop")
-        weight_gflop = part["backward"]["gflop"] - part["backward_loop"]["gflop"]
+        weight_ms = ms("backward_distributed") - ms("backward_loop")
+        weight_gflop = (
+            part["backward_distributed"]["gflop"] - part["backward_loop"]["gflop"]
+        )
         large_rate = part["large_gemm_floor"]["gflop"] / ms("large_gemm_floor")
         floor_ms = (
             ms("forward_floor") + ms("backward_floor") + weight_gflop / large_rate
@@ -471,34 +474,31 @@ def profile_findings(report: dict) -> list[str]:
             f"peak), of which the layer's forward and backward passes "
             f"take {ms('layer'):,.1f} ms. The forward loop takes "
             f"{ms('forward'):,.1f} ms where its products alone take "
-            f"{ms('forward_floor'):,.1f} ms, the backward loop "
-            f"{ms('backward_loop'):,.1f} ms where its products take "
-            f"{ms('backward_floor'):,.1f} ms, and the weight products after it "
-            f"{weight_ms:,.1f} ms, which would take {weight_gflop / large_rate:,.1f} "
-            f"ms at the rate of one large GEMM. With nothing but the products, each "
-            f"at its floor, the layer would reach {100 * floor_share:.0f}% of "
-            f"the peak. In XLA's loop, {products}."
+            f"{ms('forward_floor'):,.1f} ms; the backward loop, with each step's "
+            f"weight products, {ms('backward'):,.1f} ms where its two dependent "
+            f"products take {ms('backward_floor'):,.1f} ms. Under a distribution "
+            f"the backward pass takes {ms('backward_distributed'):,.1f} ms: its "
+            f"loop {ms('backward_loop'):,.1f} ms, and the weight products after "
+            f"it {weight_ms:,.1f} ms, which would take "
+            f"{weight_gflop / large_rate:,.1f} ms at the rate of one large GEMM. "
+            f"With nothing but the products, each at its floor, the layer would "
+            f"reach {100 * floor_share:.0f}% of the peak. In XLA's loop, "
+            f"{products}."
         )
     return findings
 
 
 def profile_section(report: dict) -> str:
     """Where a training step's time goes on one backend."""
-    versions = report["versions"]
-    backend = versions["backend"]
     settings = report["settings"]
-    return "\n".join(
-        [
-            f"### {BACKEND_NAMES.get(backend, backend)}",
-            "",
-            f"{measured_with(settings['command'], report)} Statistic: the median "
-            "over rounds in which the parts take turns. " + gemm_peak_text(settings),
-            "",
-            profile_table(report),
-            "",
-            *profile_findings(report),
-            "",
-        ]
+    return subsection(
+        report,
+        settings["command"],
+        "Statistic: the median over rounds in which the parts take turns. "
+        + gemm_peak_text(settings),
+        profile_table(report),
+        "",
+        *profile_findings(report),
     )
 
 

@@ -2,13 +2,14 @@
 
 Each step holds the recurrent products and elementwise math; the input
 products of all time steps are one matmul before the loop (on TensorFlow and
-JAX, each step projects its own inputs; see `run`). Autodiff through a loop
-keeps per-step weight gradients, one small matmul per step; the backward pass
-here instead returns the pre-activation gradients of every step and forms the
-weight gradients as large matmuls after the loop. It is exact only for
-sigmoid gates and a tanh candidate, whose derivatives it spells out; other
-activations differentiate the same forward loop by autodiff. A pass that
-nothing will differentiate keeps no residuals (see `run`'s `training`).
+JAX, each step projects its own inputs; see `run`). The hand-written backward
+pass forms the weight gradients from every step's pre-activation gradients:
+as large matmuls after the loop (`loop.backward`), or, on JAX outside a Keras
+distribution, step by step inside the loop (`loop.accumulating_backward`),
+which trained faster there at the Benchmarks page's large shape. It is exact
+only for sigmoid gates and a tanh candidate, whose derivatives it spells out;
+other activations differentiate the same forward loop by autodiff. A pass
+that nothing will differentiate keeps no residuals (see `run`'s `training`).
 
 `loop` holds the math in `keras.ops`. TensorFlow and JAX wrap it in their own
 custom-gradient mechanism (`tensorflow_loop`, which also compiles it with XLA,

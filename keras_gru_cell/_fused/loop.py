@@ -1,9 +1,11 @@
 """The fused loop's math in `keras.ops`: forward steps, backward steps, scan.
 
 Every backend runs `forward`; TensorFlow and JAX differentiate it with
-`backward` (JAX, whose steps project their own inputs, with `project_backward`
-as well; TensorFlow, after a forward pass that kept no residuals, with
-`recompute` first), and `torch_loop` mirrors both in plain PyTorch.
+`backward` and `project_backward`, their steps having projected their own
+inputs (TensorFlow, after a forward pass that kept no residuals, with
+`recompute` first; JAX, outside a Keras distribution, with
+`accumulating_backward`, both in one loop), and `torch_loop` mirrors
+`forward` and `backward` in plain PyTorch.
 """
 
 import keras
@@ -128,7 +130,11 @@ def backward(
 ):
     """Gradients w.r.t. `projected`, `initial_state` and `recurrent_kernel`.
 
-    `loop` runs `backward_loop`, compiled or not.
+    The first, `(d_gates, d_candidates)`, comes in two parts, the gradients
+    of `projected[..., :2 * units]` and of `projected[..., 2 * units:]`:
+    concatenated, they would be one more copy of every step's gradients, for
+    products that read each part apart as well. `loop` runs `backward_loop`,
+    compiled or not.
     """
     previous = ops.concatenate([initial_state[None], states[:-1]], axis=0)
     d_initial, d_gates, d_candidates, recurrent_inputs, reset_inputs = (
@@ -150,20 +156,39 @@ def backward(
         ],
         axis=1,
     )
-    d_projected = ops.concatenate([d_gates, d_candidates], axis=-1)
-    return d_projected, d_initial, d_recurrent_kernel
+    return (d_gates, d_candidates), d_initial, d_recurrent_kernel
 
 
 def project_backward(d_projected, inputs, kernel, bias):
     """Gradients of `project` w.r.t. `inputs`, `kernel` and `bias`.
 
-    Formed for all steps at once, as large matmuls, when the loop projected
-    each step's inputs itself.
+    `d_projected` is `backward`'s `(d_gates, d_candidates)`. Formed for all
+    steps at once, as large matmuls, when the loop projected each step's
+    inputs itself; each part apart, never concatenated.
     """
-    d_inputs = _ops.matmul(d_projected, ops.transpose(kernel))
-    d_kernel = _over_steps(inputs, d_projected)
-    d_bias = None if bias is None else ops.sum(d_projected, axis=(0, 1))
+    d_gates, d_candidates = d_projected
+    d_inputs = inputs_backward(d_projected, kernel)
+    d_kernel = ops.concatenate(
+        [_over_steps(inputs, d_gates), _over_steps(inputs, d_candidates)], axis=1
+    )
+    d_bias = (
+        None
+        if bias is None
+        else ops.concatenate(
+            [ops.sum(d_gates, axis=(0, 1)), ops.sum(d_candidates, axis=(0, 1))]
+        )
+    )
     return d_inputs, d_kernel, d_bias
+
+
+def inputs_backward(d_projected, kernel):
+    """The gradient of `project` w.r.t. its inputs, from `backward`'s
+    `(d_gates, d_candidates)`."""
+    units = kernel.shape[1] // 3
+    d_gates, d_candidates = d_projected
+    return _ops.matmul(d_gates, ops.transpose(kernel[:, : 2 * units])) + _ops.matmul(
+        d_candidates, ops.transpose(kernel[:, 2 * units :])
+    )
 
 
 def _over_steps(inputs, d_outputs):
@@ -204,18 +229,116 @@ def backward_loop(
     weight-gradient matmuls after it take plain arrays: XLA on CPU runs a
     matmul whose operand it fused with elementwise math several times slower.
     """
+    step_backward = _step_backward(recurrent_kernel, recurrent_mask)
+
+    def step(d_carry, inputs):
+        d_prev, d_gates, d_candidate, h_rec, reset_input = step_backward(
+            d_carry, *inputs
+        )
+        return d_prev, (d_gates, d_candidate, h_rec, reset_input)
+
+    sequence = (d_states, previous, gates, candidates)
+    if mask is not None:
+        sequence = (*sequence, mask)
+    d_initial, outputs = scan(
+        step, ops.zeros_like(previous[0]), sequence, 4, reverse=True
+    )
+    return d_initial, *outputs
+
+
+def accumulating_backward(
+    d_states,
+    states,
+    gates,
+    candidates,
+    initial_state,
+    recurrent_kernel,
+    mask,
+    recurrent_mask,
+    inputs,
+    kernel,
+    bias,
+):
+    """`backward` and `project_backward` in one loop, whose steps add their
+    shares of the weight gradients as they go.
+
+    Returns `(d_gates, d_candidates), d_initial, d_recurrent_kernel,
+    d_kernel, d_bias`; the first, per step, is read only for the inputs'
+    gradient (`project_backward`'s `d_inputs`), which XLA drops, with the
+    loop's outputs, when nothing asks for it, as in `fit`. On JAX, at the
+    Benchmarks page's large shape, it runs faster than `backward_loop` and
+    the large products after it, and at the long shape slower
+    (`benchmarks/training_step_profile.py` times both); the products
+    dominate the large shape's training. Each step's products sum over the
+    batch, though: under data parallelism that sum would be an all-reduce a
+    step, so a distributed JAX program runs `backward`.
+    """
+    previous = ops.concatenate([initial_state[None], states[:-1]], axis=0)
+    step_backward = _step_backward(recurrent_kernel, recurrent_mask)
+    # A 16-bit sum over hundreds of steps would lose the small ones.
+    dtype = keras.backend.standardize_dtype(recurrent_kernel.dtype)
+    accumulate_in = "float32" if dtype in ("float16", "bfloat16") else dtype
+
+    def product(a, b):
+        return ops.cast(_ops.matmul(ops.transpose(a), b), accumulate_in)
+
+    def step(carry, step_inputs):
+        d_carry, d_recurrent, d_kernel, d_bias = carry
+        x_t, *loop_inputs = step_inputs
+        d_prev, d_gates, d_candidate, h_rec, reset_input = step_backward(
+            d_carry, *loop_inputs
+        )
+        d_recurrent = d_recurrent + ops.concatenate(
+            [product(h_rec, d_gates), product(reset_input, d_candidate)], axis=1
+        )
+        d_kernel = d_kernel + ops.concatenate(
+            [product(x_t, d_gates), product(x_t, d_candidate)], axis=1
+        )
+        d_bias = d_bias + ops.cast(
+            ops.concatenate([ops.sum(d_gates, axis=0), ops.sum(d_candidate, axis=0)]),
+            accumulate_in,
+        )
+        return (d_prev, d_recurrent, d_kernel, d_bias), (d_gates, d_candidate)
+
+    sequence = (inputs, d_states, previous, gates, candidates)
+    if mask is not None:
+        sequence = (*sequence, mask)
+    # Without a bias, its sum is formed and dropped: the carry keeps one
+    # structure.
+    init = (
+        ops.zeros_like(initial_state),
+        *(
+            ops.zeros(shape, accumulate_in)
+            for shape in (recurrent_kernel.shape, kernel.shape, kernel.shape[1:])
+        ),
+    )
+    (d_initial, *d_weights), d_projected = scan(step, init, sequence, 2, reverse=True)
+    d_recurrent_kernel, d_kernel, d_bias = (ops.cast(d, dtype) for d in d_weights)
+    return (
+        d_projected,
+        d_initial,
+        d_recurrent_kernel,
+        d_kernel,
+        None if bias is None else d_bias,
+    )
+
+
+def _step_backward(recurrent_kernel, recurrent_mask):
+    """One step of the backward pass, as a function of the carried gradient
+    and the step's `(d_out, h_prev, gates, candidate[, mask])`.
+
+    It returns the gradient for the step before, the pre-activation
+    gradients of the gates and of the candidate, and the operands of the
+    step's recurrent products, `h_rec` and `r ∘ h_rec`.
+    """
     units = recurrent_kernel.shape[0]
     kernel_zr_t = ops.transpose(recurrent_kernel[:, : 2 * units])
     kernel_h_t = ops.transpose(recurrent_kernel[:, 2 * units :])
 
-    def step(d_carry, inputs):
-        if mask is not None:
-            d_out, h_prev, gates_t, candidate, mask_t = inputs
-        else:
-            d_out, h_prev, gates_t, candidate = inputs
+    def step(d_carry, d_out, h_prev, gates_t, candidate, mask_t=None):
         h_rec = h_prev if recurrent_mask is None else h_prev * recurrent_mask
         d_h = d_out + d_carry
-        if mask is not None:
+        if mask_t is not None:
             # A masked step passed its state through unchanged.
             d_skip = ops.where(mask_t, 0.0, d_h)
             d_h = ops.where(mask_t, d_h, 0.0)
@@ -229,17 +352,11 @@ def backward_loop(
         if recurrent_mask is not None:
             d_rec = d_rec * recurrent_mask
         d_prev = d_h * (1.0 - z) + d_rec
-        if mask is not None:
+        if mask_t is not None:
             d_prev = d_prev + d_skip
-        return d_prev, (d_gates, d_candidate, h_rec, r * h_rec)
+        return d_prev, d_gates, d_candidate, h_rec, r * h_rec
 
-    sequence = (d_states, previous, gates, candidates)
-    if mask is not None:
-        sequence = (*sequence, mask)
-    d_initial, outputs = scan(
-        step, ops.zeros_like(previous[0]), sequence, 4, reverse=True
-    )
-    return d_initial, *outputs
+    return step
 
 
 # XLA's CPU while loop costs more per step than a short sequence's

@@ -1,7 +1,7 @@
 """The fused loop on TensorFlow: XLA-compiled loops under `tf.custom_gradient`.
 
-As on JAX, each step projects its own inputs (see `keras_gru_cell._fused.run`)
-and the backward pass forms the kernel and bias gradients as large matmuls
+As on JAX, each step projects its own inputs (see `keras_gru_cell._fused.run`);
+unlike JAX's, the backward pass forms the weight gradients as large matmuls
 after the loop.
 """
 
@@ -59,6 +59,10 @@ def run(
         )
         return states
     forward = _xla_compiled(loop.forward)
+    # Not `loop.accumulating_backward`, which JAX runs: compiled here, it
+    # trained `ChungGRU` 1.09x as fast as the revision before it at the
+    # Benchmarks page's large shape, but 0.78x at the long one
+    # (`benchmarks/compare_commits.py`, 12 rounds).
     backward_loop = _xla_compiled(loop.backward_loop)
 
     def unwatched(function):

@@ -267,6 +267,40 @@ def test_gradients_through_masked_steps_match_cellwise_rnn(rng):
         assert_allclose(actual, expected, **close(steps=2 * TIME))
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "jax", reason="Keras's distribution API runs on JAX"
+)
+def test_gradients_under_a_distribution_match_cellwise_rnn(rng, monkeypatch):
+    # Under a distribution, JAX's backward pass forms the weight gradients
+    # after its loop (`loop.backward`) instead of step by step inside it.
+    from keras_gru_cell._fused import loop
+
+    original, calls = loop.backward, []
+
+    def spied(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "backward", spied)
+    weights = random_weights(rng)
+    fused, cellwise = fused_and_cellwise(weights, return_sequences=True)
+    time = 2 * TIME + 6
+    x = rng.normal(size=(BATCH, time, INPUT_DIM))
+    probe = rng.normal(size=(BATCH, time, UNITS))
+    distribution = keras.distribution.DataParallel(
+        devices=keras.distribution.list_devices()[:1]
+    )
+
+    with distribution.scope():
+        d_x, d_weights = input_and_weight_gradients(fused, x, probe)
+    expected_d_x, expected_d_weights = input_and_weight_gradients(cellwise, x, probe)
+
+    assert calls
+    assert_allclose(d_x, expected_d_x, **close(steps=2 * time))
+    for actual, expected in zip(d_weights, expected_d_weights, strict=True):
+        assert_allclose(actual, expected, **close(steps=2 * time))
+
+
 # TensorFlow keeps the backward pass's residuals only in training mode, and
 # otherwise recomputes them from the states when a gradient is asked for.
 @pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])

@@ -187,8 +187,8 @@ MODELS = ["ChungGRU", "RNN(ChungGRUCell)", "addition model"]
 # JAX differentiates Keras's RNN loop by autodiff, which adds each step's
 # weight gradients into the loop's carry; that carry is replicated, so the
 # partitioner all-reduces it at every step, and XLA's CPU pipeline has no pass
-# that moves the all-reduce after the loop. `ChungGRU`'s own backward pass
-# forms the weight gradients after its loop.
+# that moves the all-reduce after the loop. Under a distribution, `ChungGRU`'s
+# own backward pass forms the weight gradients after its loop.
 CELLWISE = pytest.mark.xfail(
     strict=True, reason="Keras's RNN all-reduces its weight gradients every step"
 )
