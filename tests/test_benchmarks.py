@@ -27,6 +27,21 @@ def load_script(name: str):
     return module
 
 
+def run_script(name: str, argv: list[str], output_dir: Path, backend: str) -> None:
+    """Runs `benchmarks/<name>.py` on `backend`, writing into `output_dir`."""
+    subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT.with_name(f"{name}.py")),
+            *argv,
+            *["--output-dir", str(output_dir)],
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
 @pytest.fixture(scope="module")
 def benchmark():
     return load_script("recurrent_throughput")
@@ -201,17 +216,7 @@ def test_step_profile_times_every_part_and_its_share_of_the_best_gemm_rate(
 ):
     argv = ["--tiny", "--min-rounds", "2", "--max-seconds", "0"]
 
-    subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT.with_name("training_step_profile.py")),
-            *argv,
-            *["--output-dir", str(tmp_path)],
-        ],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
+    run_script("training_step_profile", argv, tmp_path, backend)
 
     report = json.loads(
         (tmp_path / f"training_step_profile_{backend}.json").read_text()
@@ -235,6 +240,19 @@ def test_step_profile_counts_the_recurrent_products_of_one_pass():
 
     # h (64x256) times U (256x768), two FLOPs a multiply-add, every step.
     assert profile.recurrent_flops(shape) == 100 * 2 * 64 * 256 * 768
+
+
+def test_crossover_times_fit_with_each_backward_pass_in_its_own_process(tmp_path):
+    # Each process checks that its pass is the one its models ran.
+    argv = ["--tiny", "--rounds", "2", "--batches", "1"]
+
+    run_script("backward_crossover", argv, tmp_path, "jax")
+
+    report = json.loads((tmp_path / "backward_crossover_jax.json").read_text())
+    (row,) = report["results"]
+    assert set(row["ms_per_batch"]) == {"after the loop", "accumulating"}
+    assert row["accumulating_speedup"]["rounds"] == 2
+    assert report["table"].count("\n") == 2
 
 
 def multiprocess_throughput():

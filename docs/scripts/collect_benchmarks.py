@@ -502,6 +502,64 @@ def profile_section(report: dict) -> str:
     )
 
 
+def crossover_findings(report: dict) -> str:
+    """How often accumulating won and lost, at the page's own shapes and at
+    the smallest batch timed."""
+
+    def interval(row):
+        speedup = row["accumulating_speedup"]
+        if speedup["low"] is None:
+            return f"{speedup['median']:.2f}×"
+        return f"{speedup['median']:.2f}× [{speedup['low']:.2f}, {speedup['high']:.2f}]"
+
+    rows = report["results"]
+    speedups = [row["accumulating_speedup"] for row in rows]
+    faster = sum(1 for s in speedups if s["low"] is not None and s["low"] > 1)
+    slower = sum(1 for s in speedups if s["high"] is not None and s["high"] < 1)
+    keys = ("batch", "time", "features", "units")
+    named = [
+        f"at the {name} shape {interval(row)}"
+        for name in ("large", "long")
+        for row in rows
+        if all(row[k] == report["settings"][f"{name}_shape"][k] for k in keys)
+    ]
+    smallest = min(row["batch"] for row in rows)
+    at_smallest = [
+        f"{interval(row)} at {row['time']:,} steps and {row['units']} units"
+        for row in rows
+        if row["batch"] == smallest
+    ]
+    return (
+        f"Accumulating was faster at {faster} of {len(rows)} shapes and slower "
+        f"at {slower} (a tie is an interval that holds 1); "
+        + ", ".join(named)
+        + f". At {smallest} sequences a batch it was "
+        + ", ".join(at_smallest)
+        + "."
+    )
+
+
+def crossover_section(report: dict) -> str:
+    """Where each of JAX's two backward passes trains faster."""
+    settings = report["settings"]
+    return subsection(
+        report,
+        settings["command"],
+        f"Each pass runs in a process of its own, the two taking turns an "
+        f"epoch of {settings['batches_per_round']} batches at a time for "
+        f"{settings['rounds']} rounds; the speedup is the median of the "
+        "rounds' ratios of the two epochs' times, [a 95% distribution-free "
+        "interval]: above 1, accumulating is faster.",
+        report["table"],
+        "",
+        crossover_findings(report),
+    )
+
+
+def crossover_files() -> list[Path]:
+    return sorted(RESULTS.glob("backward_crossover_*.json"))
+
+
 def profile_files() -> list[Path]:
     return sorted(RESULTS.glob("training_step_profile_*.json"))
 
@@ -546,6 +604,26 @@ def snippet_text() -> str:
             "FLOPs (a floor's: the recurrent products of one pass).",
             "",
             *profiles,
+        ]
+    crossovers = [
+        crossover_section(json.loads(p.read_text())) for p in crossover_files()
+    ]
+    if crossovers:
+        sections += [
+            "## Which backward pass",
+            "",
+            "On JAX, `ChungGRU`'s backward pass forms the weight gradients in "
+            "one of two ways: outside a Keras distribution, each step of its "
+            "loop adds its products to every gradient; under one, the loop "
+            "writes out every step's gradients for large products after it. "
+            "The first reads and writes every gradient at each step, for two "
+            "FLOPs an element per sequence in the batch. "
+            "`benchmarks/backward_crossover.py` times `fit` with each, from "
+            "16 to 128 sequences a batch, at widths of 64 to 512 and at 100 "
+            "and 1,000 steps: where each would pay, and why no batch size "
+            "alone picks between them.",
+            "",
+            *crossovers,
         ]
     comparisons = [
         comparison_section(json.loads(p.read_text())) for p in comparison_files()
