@@ -33,7 +33,6 @@ import functools
 import json
 import shlex
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -43,11 +42,11 @@ from recurrent_throughput import SHAPES
 from recurrent_throughput import TINY_SHAPE
 from recurrent_throughput import _data
 from recurrent_throughput import _keras_model
-from recurrent_throughput import _timed
 from recurrent_throughput import paired_speedup
 
 from keras_gru_cell._fused import loop
 
+import _turns as turns
 from _environment import environment
 
 # Each pass, and the function of `loop` that runs it.
@@ -118,44 +117,25 @@ def _child(pass_name: str, shapes: tuple, batches: int) -> None:
         if ran != {PASSES[pass_name]}:
             raise SystemExit(f"the {pass_name!r} process ran {sorted(ran)}")
         fits.append(fit)
-    print("ready", flush=True)
-    for line in sys.stdin:
-        print(_timed(fits[int(line)]), flush=True)
-
-
-def _start(pass_name: str, argv: list[str]):
-    child = subprocess.Popen(
-        [sys.executable, __file__, *argv, "--child", pass_name],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    if child.stdout.readline().strip() != "ready":
-        raise SystemExit(f"the {pass_name!r} process failed (its stderr is above)")
-    return child
-
-
-def _time(child, index: int) -> float:
-    child.stdin.write(f"{index}\n")
-    child.stdin.flush()
-    return float(child.stdout.readline())
+    turns.serve({str(index): fit for index, fit in enumerate(fits)})
 
 
 def measure(shapes: tuple, args) -> list[dict]:
     """Seconds per epoch with each pass, by shape, then by pass."""
     argv = ["--batches", str(args.batches), *(["--tiny"] if args.tiny else [])]
-    children = {name: _start(name, argv) for name in PASSES}
+    children = {
+        name: turns.start(__file__, [*argv, "--child", name], repr(name))
+        for name in PASSES
+    }
     times = [{name: [] for name in PASSES} for _ in shapes]
     try:
         for round_index in range(args.rounds):
             order = list(children)[:: 1 if round_index % 2 == 0 else -1]
             for index, by_pass in enumerate(times):
                 for name in order:
-                    by_pass[name].append(_time(children[name], index))
+                    by_pass[name].append(turns.timed(children[name], str(index)))
     finally:
-        for child in children.values():
-            child.stdin.close()
-            child.wait()
+        turns.stop(children.values())
     return times
 
 
@@ -200,12 +180,6 @@ def run(args) -> dict:
     }
 
 
-def _interval(speedup: dict) -> str:
-    if speedup["low"] is None:
-        return f"{speedup['median']:.2f}×"
-    return f"{speedup['median']:.2f}× [{speedup['low']:.2f}, {speedup['high']:.2f}]"
-
-
 def format_table(results: list[dict]) -> str:
     """One row a shape: each pass's milliseconds a batch and accumulating's
     speedup."""
@@ -216,10 +190,11 @@ def format_table(results: list[dict]) -> str:
     ]
     for row in results:
         ms = row["ms_per_batch"]
+        speedup = turns.interval(row["accumulating_speedup"])
         lines.append(
             f"| {row['batch']} | {row['time']:,} | {row['features']} "
             f"| {row['units']} | {ms['after the loop']:,.2f} "
-            f"| {ms['accumulating']:,.2f} | {_interval(row['accumulating_speedup'])} |"
+            f"| {ms['accumulating']:,.2f} | {speedup} |"
         )
     return "\n".join(lines)
 

@@ -255,6 +255,22 @@ def test_crossover_times_fit_with_each_backward_pass_in_its_own_process(tmp_path
     assert report["table"].count("\n") == 2
 
 
+def test_separate_processes_compare_chung_gru_with_every_builtin(tmp_path):
+    argv = ["--tiny", "--rounds", "2", "--batches", "1"]
+
+    run_script("separate_processes", argv, tmp_path, "jax")
+
+    report = json.loads((tmp_path / "separate_processes_jax.json").read_text())
+    assert [(row["layer"], row["jit_compile"]) for row in report["results"]] == [
+        ("GRU(reset_after=False)", "auto"),
+        ("GRU()", "auto"),
+    ]
+    for row in report["results"]:
+        assert row["shape"] == "tiny"
+        assert row["chung_gru_speedup"]["rounds"] == 2
+        assert row["chung_gru_speedup"]["median"] > 0
+
+
 def multiprocess_throughput():
     return load_script("multiprocess_throughput")
 

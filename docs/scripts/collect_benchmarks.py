@@ -556,6 +556,53 @@ def crossover_section(report: dict) -> str:
     )
 
 
+# Issue #27's training target, against the fastest built-in Keras GRU.
+TRAINING_TARGET = next(t for t in TARGETS if t.name.startswith("training ≥ 1.2×"))
+
+
+def separate_findings(report: dict) -> str:
+    """Each shape's speedup over its fastest built-in, against the target."""
+    by_shape = {}
+    for row in report["results"]:
+        by_shape.setdefault(row["shape"], []).append(row)
+    verdicts = []
+    for shape, rows in by_shape.items():
+        # The fastest built-in is the one `ChungGRU` is least ahead of.
+        row = min(rows, key=lambda r: r["chung_gru_speedup"]["median"])
+        paired = row["chung_gru_speedup"]
+        value = (paired["median"], paired["low"], paired["high"])
+        compiled = " with `jit_compile=True`" if row["jit_compile"] == "True" else ""
+        verdicts.append(
+            f"at {shape}, {format_speedup(value)} over `{row['layer']}`"
+            f"{compiled}: {verdict(value, TRAINING_TARGET.speedup)}"
+        )
+    return (
+        f"Against the fastest built-in, issue #27's target of "
+        f"{TRAINING_TARGET.speedup}×: " + "; ".join(verdicts) + "."
+    )
+
+
+def separate_section(report: dict) -> str:
+    """`ChungGRU` against the built-ins, each model in a process of its own."""
+    settings = report["settings"]
+    return subsection(
+        report,
+        settings["command"],
+        f"The processes take turns an epoch of {settings['batches_per_round']} "
+        f"batches at a time for {settings['rounds']} rounds; the speedup is the "
+        "median of the rounds' ratios of the two epochs' times, [a 95% "
+        "distribution-free interval]: above 1, default-compiled `ChungGRU` "
+        "trains faster.",
+        report["table"],
+        "",
+        separate_findings(report),
+    )
+
+
+def separate_files() -> list[Path]:
+    return sorted(RESULTS.glob("separate_processes_*.json"))
+
+
 def crossover_files() -> list[Path]:
     return sorted(RESULTS.glob("backward_crossover_*.json"))
 
@@ -604,6 +651,21 @@ def snippet_text() -> str:
             "FLOPs (a floor's: the recurrent products of one pass).",
             "",
             *profiles,
+        ]
+    separate = [separate_section(json.loads(p.read_text())) for p in separate_files()]
+    if separate:
+        sections += [
+            "## Each model in a process of its own",
+            "",
+            "The sections above time every Keras model of a backend in one "
+            "process, taking turns; two programs timed that way can run at "
+            "other speeds than each alone (see the next section). "
+            "`benchmarks/separate_processes.py` times default-compiled "
+            "`ChungGRU`'s training against each built-in at the large and "
+            "long shapes as a user's model trains, each model in a process of "
+            "its own.",
+            "",
+            *separate,
         ]
     crossovers = [
         crossover_section(json.loads(p.read_text())) for p in crossover_files()

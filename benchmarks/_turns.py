@@ -1,0 +1,57 @@
+"""Benchmark processes that take turns: each child times one run a request.
+
+`backward_crossover.py` and `separate_processes.py` time each contender in
+a Python process of its own, as a user's model trains; the parent asks the
+processes in turn, one timed run each, so that a shared machine's load falls
+on all of them alike.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+
+from recurrent_throughput import _timed
+
+
+def serve(runs: dict[str, Callable[[], object]]) -> None:
+    """In a child: says it is ready, then times the run each stdin line names."""
+    print("ready", flush=True)
+    for line in sys.stdin:
+        print(_timed(runs[line.strip()]), flush=True)
+
+
+def start(script: str, argv: list[str], name: str) -> subprocess.Popen:
+    """Starts `script` with `argv` as the child called `name`, once it serves."""
+    child = subprocess.Popen(
+        [sys.executable, script, *argv],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    if child.stdout.readline().strip() != "ready":
+        raise SystemExit(f"the process of {name} failed (its stderr is above)")
+    return child
+
+
+def timed(child: subprocess.Popen, run: str) -> float:
+    """Seconds the child took for one `run`."""
+    child.stdin.write(f"{run}\n")
+    child.stdin.flush()
+    return float(child.stdout.readline())
+
+
+def stop(children) -> None:
+    """Closes each child's stdin, which ends its `serve`, and waits for it."""
+    for child in children:
+        child.stdin.close()
+        child.wait()
+
+
+def interval(speedup: dict) -> str:
+    """A paired speedup as `median× [low, high]`, or `median×` alone when
+    too few rounds give an interval."""
+    if speedup["low"] is None:
+        return f"{speedup['median']:.2f}×"
+    return f"{speedup['median']:.2f}× [{speedup['low']:.2f}, {speedup['high']:.2f}]"
