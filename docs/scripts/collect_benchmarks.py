@@ -508,9 +508,7 @@ def crossover_findings(report: dict) -> str:
 
     def interval(row):
         speedup = row["accumulating_speedup"]
-        if speedup["low"] is None:
-            return f"{speedup['median']:.2f}×"
-        return f"{speedup['median']:.2f}× [{speedup['low']:.2f}, {speedup['high']:.2f}]"
+        return format_speedup((speedup["median"], speedup["low"], speedup["high"]))
 
     rows = report["results"]
     speedups = [row["accumulating_speedup"] for row in rows]
@@ -659,7 +657,8 @@ def snippet_text() -> str:
             "",
             "The sections above time every Keras model of a backend in one "
             "process, taking turns; two programs timed that way can run at "
-            "other speeds than each alone (see the next section). "
+            "other speeds than each alone, as JAX's two backward passes did "
+            "(`benchmarks/backward_crossover.py`). "
             "`benchmarks/separate_processes.py` times default-compiled "
             "`ChungGRU`'s training against each built-in at the large and "
             "long shapes as a user's model trains, each model in a process of "
