@@ -540,9 +540,16 @@ def crossover_findings(report: dict) -> str:
 def crossover_section(report: dict) -> str:
     """Where each of JAX's two backward passes trains faster."""
     settings = report["settings"]
+
+    def span(key):
+        values = sorted({row[key] for row in report["results"]})
+        return f"{values[0]:,} to {values[-1]:,}"
+
     return subsection(
         report,
         settings["command"],
+        f"Batches of {span('batch')} sequences, {span('units')} units and "
+        f"{span('time')} steps. "
         f"Each pass runs in a process of its own, the two taking turns an "
         f"epoch of {settings['batches_per_round']} batches at a time for "
         f"{settings['rounds']} rounds; the speedup is the median of the "
@@ -679,10 +686,8 @@ def snippet_text() -> str:
             "writes out every step's gradients for large products after it. "
             "The first reads and writes every gradient at each step, for two "
             "FLOPs an element per sequence in the batch. "
-            "`benchmarks/backward_crossover.py` times `fit` with each, from "
-            "16 to 128 sequences a batch, at widths of 64 to 512 and at 100 "
-            "and 1,000 steps: where each would pay, and why no batch size "
-            "alone picks between them.",
+            "`benchmarks/backward_crossover.py` times `fit` with each: where "
+            "each would pay, and why no batch size alone picks between them.",
             "",
             *crossovers,
         ]
