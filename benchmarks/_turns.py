@@ -1,6 +1,6 @@
 """Benchmark processes that take turns: each child times one run a request.
 
-`backward_crossover.py` and `separate_processes.py` time each contender in
+`recurrent_throughput.py` and `backward_crossover.py` time each contender in
 a Python process of its own, as a user's model trains; the parent asks the
 processes in turn, one timed run each, so that a shared machine's load falls
 on all of them alike.
@@ -10,25 +10,35 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 
-from recurrent_throughput import _timed
+
+def seconds(function: Callable[[], object]) -> float:
+    """Wall-clock seconds one call of `function` takes."""
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
 
 
 def serve(runs: dict[str, Callable[[], object]]) -> None:
     """In a child: says it is ready, then times the run each stdin line names."""
     print("ready", flush=True)
     for line in sys.stdin:
-        print(_timed(runs[line.strip()]), flush=True)
+        print(seconds(runs[line.strip()]), flush=True)
 
 
-def start(script: str, argv: list[str], name: str) -> subprocess.Popen:
-    """Starts `script` with `argv` as the child called `name`, once it serves."""
+def start(
+    script: str, argv: list[str], name: str, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """Starts `script` with `argv` (and `env`, when given) as the child called
+    `name`, once it serves."""
     child = subprocess.Popen(
         [sys.executable, script, *argv],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
     if child.stdout.readline().strip() != "ready":
         raise SystemExit(f"the process of {name} failed (its stderr is above)")
@@ -43,10 +53,12 @@ def timed(child: subprocess.Popen, run: str) -> float:
 
 
 def stop(children) -> None:
-    """Closes each child's stdin, which ends its `serve`, and waits for it."""
+    """Closes each child's stdin, which ends its `serve`, waits for it, and
+    closes its stdout."""
     for child in children:
         child.stdin.close()
         child.wait()
+        child.stdout.close()
 
 
 def interval(speedup: dict) -> str:

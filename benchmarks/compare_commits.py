@@ -53,11 +53,11 @@ def _child(shape_names: list[str], batches: int) -> None:
     import keras
     from recurrent_throughput import _data
     from recurrent_throughput import _keras_model
-    from recurrent_throughput import _timed
 
     import keras_gru_cell
 
     from _keras_inputs import keras_inputs
+    from _turns import seconds
 
     runs = {}
     for name in shape_names:
@@ -74,7 +74,7 @@ def _child(shape_names: list[str], batches: int) -> None:
     sys.stdout.flush()
     for line in sys.stdin:
         name, kind = line.split()
-        print(_timed(runs[name][kind]), flush=True)
+        print(seconds(runs[name][kind]), flush=True)
 
 
 def _package_dir(revision: str, scratch: Path) -> Path:

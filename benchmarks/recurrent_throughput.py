@@ -5,10 +5,11 @@ Measures, side by side in one run on the current Keras backend, `ChungGRU`,
 `keras.layers.GRU()`, each compiled with the Keras default and with
 `jit_compile=True`, and `torch.nn.GRU` when PyTorch is installed. Each model is
 the recurrent layer and a `Dense(1)` head trained with Adam on mean squared
-error. Throughput is the median over timed repetitions after a warm-up
-repetition; peak memory is measured in a fresh subprocess per layer. The
-machine is shared and noisy, so read the ratios to `ChungGRU` of one run, not
-absolute numbers across runs.
+error, in a Python process of its own, as a user's model trains; the
+processes take turns, one timed epoch each a round. Throughput is the median
+over the rounds after a warm-up epoch; peak memory is measured in a fresh
+subprocess per layer. The machine is shared and noisy, so read the ratios to
+`ChungGRU` of one run, not absolute numbers across runs.
 
 Usage:
 
@@ -26,7 +27,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -41,6 +41,7 @@ import numpy as np
 from keras_gru_cell.chung_gru import ChungGRU
 from keras_gru_cell.chung_gru_cell import ChungGRUCell
 
+import _turns as turns
 from _environment import environment
 from _environment import library_version
 from _keras_inputs import keras_inputs
@@ -62,6 +63,7 @@ LAYERS = {
     BASELINE: lambda units: keras.layers.GlobalAveragePooling1D(),
 }
 TORCH_GRU = "torch.nn.GRU"
+KINDS = ("train", "infer")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
@@ -96,15 +98,9 @@ def gemm_rates(sizes: tuple = (1024, 2048), repeats: int = 5) -> dict[str, float
             (keras.backend.backend(), backend_product),
         ]:
             multiply()
-            best = min(_timed(multiply) for _ in range(repeats))
+            best = min(turns.seconds(multiply) for _ in range(repeats))
             rates[f"{library} {size}"] = 2 * size**3 / best
     return rates
-
-
-def _timed(function) -> float:
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
 
 
 def _data(shape: dict, batches: int):
@@ -128,47 +124,71 @@ def _keras_model(layer_name: str, jit_compile, shape: dict) -> keras.Model:
     return model
 
 
-def _repeat(function, repeats: int, max_seconds: float) -> list[float]:
-    """Runs `function` once to warm up, then times up to `repeats` runs."""
-    function()
-    times, budget_start = [], time.perf_counter()
-    while len(times) < repeats:
-        times.append(_timed(function))
-        if len(times) >= 2 and time.perf_counter() - budget_start > max_seconds:
-            break
-    return times
+def _keras_runs(layer_name: str, jit_compile, shape: dict, batches: int) -> dict:
+    """One epoch of `fit` and one `predict` of the layer's model, by kind."""
+    x, y = _data(shape, batches)
+    inputs = keras_inputs(x, y, shape["batch"])
+    model = _keras_model(layer_name, jit_compile, shape)
+    return {
+        "train": lambda: model.fit(**inputs["train"], epochs=1, verbose=0),
+        "infer": lambda: model.predict(**inputs["infer"], verbose=0),
+    }
 
 
-def measure_keras(entries, shape, batches, repeats, max_seconds, min_rounds):
+def _child(layer_name: str, jit_compile, shape: dict, batches: int) -> None:
+    """In a process of its own: builds the model, warms each run up, then
+    times the run each line on stdin names."""
+    if layer_name == TORCH_GRU:
+        runs = torch_runs(shape, batches)
+    else:
+        runs = _keras_runs(layer_name, jit_compile, shape, batches)
+    for run in runs.values():
+        run()  # compiles
+    turns.serve(runs)
+
+
+def measure(entries, shape, batches, repeats, max_seconds, min_rounds):
     """Training and inference sequences/s of each `(layer_name, jit_compile)`,
     and the seconds of each timed round.
 
-    The models take turns, one timed epoch each per round, so that the load
-    of a shared machine falls on all of them alike, and each round's times
-    can be compared with one another (see `paired_speedup`).
+    Each model runs in a Python process of its own, as a user's model
+    trains: two of JAX's programs timed in one process ran at other speeds
+    than each alone (`backward_crossover.py`), and two runtimes' worker
+    threads in one process slow PyTorch down by an order of magnitude, so
+    `torch.nn.GRU`'s process runs with PyTorch's Keras backend. The
+    processes take turns, one timed epoch each per round, the order
+    reversing each round, so that the load of a shared machine falls on all
+    of them alike, and each round's times can be compared with one another
+    (see `paired_speedup`).
     """
-    x, y = _data(shape, batches)
-    inputs = keras_inputs(x, y, shape["batch"])
-    runs = {}
-    for entry in entries:
-        model = _keras_model(*entry, shape=shape)
-        runs[entry] = {
-            "train": lambda m=model: m.fit(**inputs["train"], epochs=1, verbose=0),
-            "infer": lambda m=model: m.predict(**inputs["infer"], verbose=0),
-        }
-        for run in runs[entry].values():
-            run()
-    times = {entry: {"train": [], "infer": []} for entry in entries}
-    start = time.perf_counter()
-    for round_index in range(repeats):
-        for entry in entries:
-            for kind, run in runs[entry].items():
-                times[entry][kind].append(_timed(run))
-        elapsed = time.perf_counter() - start
-        if round_index + 1 >= min_rounds and elapsed > max_seconds * len(entries):
-            break
+    children = {}
+    try:
+        for layer_name, jit_compile in entries:
+            backend = "torch" if layer_name == TORCH_GRU else keras.backend.backend()
+            children[layer_name, jit_compile] = turns.start(
+                __file__,
+                [
+                    *("--child", layer_name, json.dumps(jit_compile)),
+                    *("--shape-json", json.dumps(shape)),
+                    *("--batches", str(batches)),
+                ],
+                f"{layer_name} (jit_compile={jit_compile})",
+                env={**os.environ, "KERAS_BACKEND": backend},
+            )
+        times = {entry: {kind: [] for kind in KINDS} for entry in entries}
+        start = time.perf_counter()
+        for round_index in range(repeats):
+            for entry in entries[:: 1 if round_index % 2 == 0 else -1]:
+                for kind in KINDS:
+                    times[entry][kind].append(turns.timed(children[entry], kind))
+            elapsed = time.perf_counter() - start
+            if round_index + 1 >= min_rounds and elapsed > max_seconds * len(entries):
+                break
+    finally:
+        turns.stop(children.values())
+    sequences = shape["batch"] * batches
     throughput = {
-        entry: tuple(len(x) / statistics.median(times[entry][k]) for k in runs[entry])
+        entry: tuple(sequences / statistics.median(times[entry][k]) for k in KINDS)
         for entry in entries
     }
     return throughput, times
@@ -215,15 +235,16 @@ def paired_speedup(reference_seconds, other_seconds) -> dict:
     return {"median": median, "low": low, "high": high, "rounds": len(ratios)}
 
 
-def measure_torch(shape, batches, repeats, max_seconds):
+def torch_runs(shape: dict, batches: int) -> dict:
+    """One training epoch and one inference pass of `torch.nn.GRU` and a
+    linear head, by kind, on the Keras models' data."""
     import torch
 
     torch.manual_seed(0)
     x, y = (torch.from_numpy(a) for a in _data(shape, batches))
     gru = torch.nn.GRU(shape["features"], shape["units"], batch_first=True)
     head = torch.nn.Linear(shape["units"], 1)
-    parameters = [*gru.parameters(), *head.parameters()]
-    optimizer = torch.optim.Adam(parameters)
+    optimizer = torch.optim.Adam([*gru.parameters(), *head.parameters()])
     batch = shape["batch"]
 
     def forward(inputs):
@@ -244,76 +265,57 @@ def measure_torch(shape, batches, repeats, max_seconds):
             for start in range(0, len(x), batch):
                 forward(x[start : start + batch])
 
-    train = _repeat(train_epoch, repeats, max_seconds)
-    infer = _repeat(infer_epoch, repeats, max_seconds)
-    return len(x) / statistics.median(train), len(x) / statistics.median(infer)
+    return {"train": train_epoch, "infer": infer_epoch}
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * resource.getpagesize()
+def _memory_bytes(field: str) -> int:
+    """`VmRSS` (resident) or `VmHWM` (its high-water mark) of this process."""
+    with open("/proc/self/status") as status:
+        fields = dict(line.split(":", 1) for line in status)
+    return int(fields[field].split()[0]) * 1024
 
 
 def peak_memory_probe(layer_name: str, shape: dict, batches: int) -> int:
     """Peak resident memory added by training, in bytes, in this process.
 
     Measured from the resident size after the model is built and compiled to
-    the high-water mark after a few epochs; run it in a fresh process.
+    the high-water mark after a few epochs; run it in a fresh process. Not
+    `ru_maxrss`: Linux carries the peak of the process that started this one
+    over into it, through the `exec`, so a probe started by a parent that
+    holds models reported the parent's peak for every layer.
     """
-    x, y = _data(shape, batches)
     if layer_name == TORCH_GRU:
-        before = _rss_bytes()
-        measure_torch(shape, batches, repeats=1, max_seconds=0)
+        train = torch_runs(shape, batches)["train"]
     else:
-        model = _keras_model(layer_name, "auto", shape)
-        inputs = keras_inputs(x, y, shape["batch"])
-        before = _rss_bytes()
-        model.fit(**inputs["train"], epochs=2, verbose=0)
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
-
-
-def _probe(*flags: str, shape: dict, batches: int, backend=None) -> list[str] | None:
-    """Runs this script with `flags` in a fresh process; its last output line."""
-    env = {**os.environ, "KERAS_BACKEND": backend or keras.backend.backend()}
-    command = [
-        sys.executable,
-        __file__,
-        *flags,
-        "--shape-json",
-        json.dumps(shape),
-        "--batches",
-        str(batches),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        print(f"  probe {flags} failed: {done.stderr[-500:]}")
-        return None
-    return lines[-1].split()
+        train = _keras_runs(layer_name, "auto", shape, batches)["train"]
+    before = _memory_bytes("VmRSS")
+    # Resets the high-water mark to the resident size now.
+    Path("/proc/self/clear_refs").write_text("5")
+    train()
+    train()
+    return _memory_bytes("VmHWM") - before
 
 
 def measure_peak_memory(layer_name: str, shape: dict, batches: int) -> int | None:
-    words = _probe("--memory-probe", layer_name, shape=shape, batches=batches)
-    return None if words is None else int(words[0])
-
-
-def measure_torch_in_subprocess(shape, batches, repeats, max_seconds):
-    """`measure_torch` away from the Keras backend's thread pools.
-
-    Two runtimes' worker threads in one process contend for the two cores
-    and slow PyTorch down by an order of magnitude.
-    """
-    words = _probe(
-        "--torch-probe",
-        "--repeats",
-        str(repeats),
-        "--max-seconds",
-        str(max_seconds),
-        shape=shape,
-        batches=batches,
-        backend="torch",
+    """`peak_memory_probe` in a fresh process (with PyTorch's Keras backend
+    for `torch.nn.GRU`), in bytes; `None` if it failed."""
+    backend = "torch" if layer_name == TORCH_GRU else keras.backend.backend()
+    command = [
+        *(sys.executable, __file__, "--memory-probe", layer_name),
+        *("--shape-json", json.dumps(shape), "--batches", str(batches)),
+    ]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "KERAS_BACKEND": backend},
     )
-    return (float("nan"), float("nan")) if words is None else tuple(map(float, words))
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        print(f"  memory probe of {layer_name} failed: {done.stderr[-500:]}")
+        return None
+    return int(lines[-1])
 
 
 def _torch_version() -> str | None:
@@ -342,7 +344,9 @@ def run_benchmark(args) -> dict:
         entries = [
             (name, mode) for name in args.layers for mode in compile_modes(backend)
         ]
-        throughput, round_seconds = measure_keras(
+        if _torch_version() is not None and not args.no_torch:
+            entries.append((TORCH_GRU, None))
+        throughput, round_seconds = measure(
             entries,
             shape,
             args.batches,
@@ -350,11 +354,6 @@ def run_benchmark(args) -> dict:
             args.max_seconds,
             args.min_rounds,
         )
-        if _torch_version() is not None and not args.no_torch:
-            entries.append((TORCH_GRU, None))
-            throughput[entries[-1]] = measure_torch_in_subprocess(
-                shape, args.batches, args.repeats, args.max_seconds
-            )
         for layer_name, mode in entries:
             train, infer = throughput[layer_name, mode]
             memory = None
@@ -362,23 +361,21 @@ def run_benchmark(args) -> dict:
                 memory = measure_peak_memory(layer_name, shape, args.batches)
             flops = 0.0 if layer_name == BASELINE else forward_flops(shape)
             flops /= shape["batch"]
-            paired = {}
-            if (layer_name, mode) in round_seconds:
-                paired["round_seconds"] = round_seconds[layer_name, mode]
-                # ChungGRU's speedup over this model: ChungGRU compiled with
-                # Keras's default, and ChungGRU compiled as this model is.
-                for key, reference in (
-                    ("chung_gru_speedup", ("ChungGRU", "auto")),
-                    ("same_compile_speedup", ("ChungGRU", mode)),
-                ):
-                    if reference in round_seconds:
-                        paired[key] = {
-                            kind: paired_speedup(
-                                round_seconds[reference][kind],
-                                round_seconds[layer_name, mode][kind],
-                            )
-                            for kind in ("train", "infer")
-                        }
+            paired = {"round_seconds": round_seconds[layer_name, mode]}
+            # ChungGRU's speedup over this model: ChungGRU compiled with
+            # Keras's default, and ChungGRU compiled as this model is.
+            for key, reference in (
+                ("chung_gru_speedup", ("ChungGRU", "auto")),
+                ("same_compile_speedup", ("ChungGRU", mode)),
+            ):
+                if reference in round_seconds:
+                    paired[key] = {
+                        kind: paired_speedup(
+                            round_seconds[reference][kind],
+                            round_seconds[layer_name, mode][kind],
+                        )
+                        for kind in KINDS
+                    }
             results.append(
                 {
                     "shape": shape_name,
@@ -404,6 +401,9 @@ def run_benchmark(args) -> dict:
             "batches_per_repetition": args.batches,
             "repetitions": args.repeats,
             "statistic": "median sequences/s after one warm-up repetition",
+            "processes": "each model in a Python process of its own, the "
+            "processes taking turns, one repetition each a round, the order "
+            "reversing each round",
             "paired_statistic": "ChungGRU's speedup over each Keras model "
             "(ChungGRU compiled with the default, and as that model is): the "
             "median over rounds of the two times' ratio, with a 95% "
@@ -577,23 +577,22 @@ def parse_args(argv=None):
         "--repeats",
         type=int,
         default=30,
-        help="at most this many timed repetitions per measurement; fewer once "
-        "--max-seconds have passed (default 30)",
+        help="at most this many timed rounds, each model one repetition a "
+        "round; fewer once --max-seconds have passed (default 30)",
     )
     parser.add_argument(
         "--min-rounds",
         type=int,
         default=8,
-        help="time at least this many rounds of the Keras models, whatever "
-        "--max-seconds says: a 95%% interval of a median needs 6 (default 8)",
+        help="time at least this many rounds, whatever --max-seconds says: "
+        "a 95%% interval of a median needs 6 (default 8)",
     )
     parser.add_argument(
         "--max-seconds",
         type=float,
         default=20.0,
-        help="stop repeating the Keras models once --min-rounds are in and this "
-        "many seconds per model have passed, and torch.nn.GRU once two "
-        "repetitions are in and this many seconds have (default 20)",
+        help="stop once --min-rounds are in and this many seconds per model "
+        "have passed (default 20)",
     )
     parser.add_argument(
         "--no-memory",
@@ -617,7 +616,7 @@ def parse_args(argv=None):
         help="measure nothing: redraw the chart of every "
         "recurrent_throughput_<backend>.json in --output-dir from it",
     )
-    parser.add_argument("--torch-probe", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--shape-json", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -628,9 +627,14 @@ def main(argv=None) -> dict | None:
         shape = json.loads(args.shape_json)
         print(peak_memory_probe(args.memory_probe, shape, args.batches))
         return None
-    if args.torch_probe:
-        shape = json.loads(args.shape_json)
-        print(*measure_torch(shape, args.batches, args.repeats, args.max_seconds))
+    if args.child:
+        layer_name, jit_compile = args.child
+        _child(
+            layer_name,
+            json.loads(jit_compile),
+            json.loads(args.shape_json),
+            args.batches,
+        )
         return None
     if args.replot:
         for path in sorted(args.output_dir.glob("recurrent_throughput_*.json")):

@@ -57,10 +57,10 @@ from recurrent_throughput import SHAPES
 from recurrent_throughput import TINY_SHAPE
 from recurrent_throughput import _data
 from recurrent_throughput import _keras_model
-from recurrent_throughput import _timed
 from recurrent_throughput import forward_flops
 from recurrent_throughput import gemm_rates
 
+import _turns as turns
 from _environment import environment
 
 PROFILED_SHAPES = ("large", "long")
@@ -338,7 +338,7 @@ def measure(parts: dict, min_rounds: int, max_seconds: float) -> dict:
         or time.perf_counter() - start < max_seconds
     ):
         for name, part in parts.items():
-            times[name].append(_timed(part.function))
+            times[name].append(turns.seconds(part.function))
     return {name: (statistics.median(t), len(t)) for name, t in times.items()}
 
 

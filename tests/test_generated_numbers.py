@@ -231,7 +231,7 @@ def test_a_target_inside_the_speedups_interval_is_a_tie():
     assert verdict((1.10, 1.02, 1.20), 1.0) == "met"
     assert verdict((1.10, 0.98, 1.20), 1.0) == "tie"
     assert verdict((0.90, 0.80, 0.95), 1.0) == "missed"
-    # Without an interval (torch.nn.GRU, timed apart), the median decides.
+    # Without an interval (fewer than six rounds), the median decides.
     assert verdict((1.25, None, None), 1.2) == "met"
     assert verdict((1.15, None, None), 1.2) == "missed"
 
@@ -239,23 +239,24 @@ def test_a_target_inside_the_speedups_interval_is_a_tie():
 def test_targets_table_marks_training_against_torch_and_half_the_gemm_peak():
     module = collect_benchmarks()
 
-    def row(shape, layer, train_seq_per_s, fraction=None):
+    def row(shape, layer, train_speedup, fraction=None):
+        median, low, high = train_speedup
+        paired = {"median": median, "low": low, "high": high, "rounds": 10}
         return {
             "shape": shape,
             "layer": layer,
             "jit_compile": "default" if layer == "ChungGRU" else "n/a",
-            "train_seq_per_s": train_seq_per_s,
-            "infer_seq_per_s": 1.0,
             "train_fraction_of_gemm_peak": fraction,
+            "chung_gru_speedup": {"train": paired, "infer": paired},
         }
 
     report = {
         "versions": {"backend": "jax"},
         "results": [
-            row("large", "ChungGRU", 100.0, 0.55),
-            row("large", "torch.nn.GRU", 110.0),
-            row("long", "ChungGRU", 100.0, 0.2),
-            row("long", "torch.nn.GRU", 50.0),
+            row("large", "ChungGRU", (1.0, 1.0, 1.0), 0.55),
+            row("large", "torch.nn.GRU", (0.91, 0.88, 0.95)),
+            row("long", "ChungGRU", (1.0, 1.0, 1.0), 0.2),
+            row("long", "torch.nn.GRU", (2.0, 1.9, 2.1)),
         ],
     }
 
@@ -266,8 +267,8 @@ def test_targets_table_marks_training_against_torch_and_half_the_gemm_peak():
     }
 
     assert rows["training ≥ 1.0× torch.nn.GRU, set for the best backend"] == [
-        "missed: 0.91×",
-        "met: 2.00×",
+        "missed: 0.91× [0.88–0.95]",
+        "met: 2.00× [1.90–2.10]",
     ]
     # Half the peak is the target at the large shape only.
     assert rows["training above 50% of the measured GEMM peak"] == ["met: 55.0%", "—"]

@@ -41,20 +41,17 @@ NO_RESULTS = """!!! info "No results yet"
 
 
 def speedup(
-    chung: dict, row: dict, kind: str, paired_key: str = "chung_gru_speedup"
+    row: dict, kind: str, paired_key: str = "chung_gru_speedup"
 ) -> tuple[float, float | None, float | None]:
-    """`(median, low, high)`: how many times faster `chung` ran than `row`.
+    """`(median, low, high)`: how many times faster `ChungGRU` ran than `row`.
 
-    The paired per-round statistic and its 95% interval where the run
-    recorded it (`paired_key` of every Keras model's row: against
-    default-compiled `ChungGRU`, or against `ChungGRU` compiled as the row
-    is); otherwise the ratio of the two medians, with no interval
-    (`torch.nn.GRU`, timed in a process of its own).
+    The paired per-round statistic and its 95% interval that the run
+    recorded as `paired_key` (against default-compiled `ChungGRU`, or
+    against `ChungGRU` compiled as the row is); `low` and `high` are `None`
+    when too few rounds give an interval.
     """
-    paired = row.get(paired_key, {}).get(kind)
-    if paired is not None:
-        return paired["median"], paired["low"], paired["high"]
-    return chung[f"{kind}_seq_per_s"] / row[f"{kind}_seq_per_s"], None, None
+    paired = row[paired_key][kind]
+    return paired["median"], paired["low"], paired["high"]
 
 
 def format_speedup(value: tuple) -> str:
@@ -110,7 +107,7 @@ def against(rows, kind, layers, jit_compile=None) -> tuple[tuple, dict] | None:
     if chung is None or not candidates:
         return None
     key = "chung_gru_speedup" if jit_compile is None else "same_compile_speedup"
-    values = [(speedup(chung, r, kind, key), r) for r in candidates]
+    values = [(speedup(r, kind, key), r) for r in candidates]
     return min(values, key=lambda value_row: value_row[0][0])
 
 
@@ -241,10 +238,8 @@ def targets_table(report: dict) -> str:
     shapes = _shape_rows(report)
 
     def heading(shape):
-        paired = _chung(shapes[shape]).get("chung_gru_speedup")
-        if paired is None:
-            return shape
-        return f"{shape} ({paired['infer']['rounds']} rounds)"
+        rounds = _chung(shapes[shape])["chung_gru_speedup"]["infer"]["rounds"]
+        return f"{shape} ({rounds} rounds)"
 
     lines = [
         "| target | " + " | ".join(map(heading, shapes)) + " |",
@@ -347,9 +342,8 @@ def backend_section(report: dict, chart: str) -> str:
             "",
             "Speedups are `ChungGRU`'s over the other model. In square brackets: a 95% "
             "confidence interval of the median speedup over the paired rounds, "
-            "distribution-free (from order statistics); `torch.nn.GRU` runs in "
-            "a process of its own, so its ratio is of two medians and has none, "
-            "as has a comparison of fewer than six rounds. "
+            "distribution-free (from order statistics); a comparison of fewer "
+            "than six rounds has none. "
             "Against each target, a speedup whose interval holds the target is "
             "a tie:",
             "",
@@ -561,53 +555,6 @@ def crossover_section(report: dict) -> str:
     )
 
 
-# Issue #27's training target, against the fastest built-in Keras GRU.
-TRAINING_TARGET = next(t for t in TARGETS if t.name.startswith("training ≥ 1.2×"))
-
-
-def separate_findings(report: dict) -> str:
-    """Each shape's speedup over its fastest built-in, against the target."""
-    by_shape = {}
-    for row in report["results"]:
-        by_shape.setdefault(row["shape"], []).append(row)
-    verdicts = []
-    for shape, rows in by_shape.items():
-        # The fastest built-in is the one `ChungGRU` is least ahead of.
-        row = min(rows, key=lambda r: r["chung_gru_speedup"]["median"])
-        paired = row["chung_gru_speedup"]
-        value = (paired["median"], paired["low"], paired["high"])
-        compiled = " with `jit_compile=True`" if row["jit_compile"] == "True" else ""
-        verdicts.append(
-            f"at {shape}, {format_speedup(value)} over `{row['layer']}`"
-            f"{compiled}: {verdict(value, TRAINING_TARGET.speedup)}"
-        )
-    return (
-        f"Against the fastest built-in, issue #27's target of "
-        f"{TRAINING_TARGET.speedup}×: " + "; ".join(verdicts) + "."
-    )
-
-
-def separate_section(report: dict) -> str:
-    """`ChungGRU` against the built-ins, each model in a process of its own."""
-    settings = report["settings"]
-    return subsection(
-        report,
-        settings["command"],
-        f"The processes take turns an epoch of {settings['batches_per_round']} "
-        f"batches at a time for {settings['rounds']} rounds; the speedup is the "
-        "median of the rounds' ratios of the two epochs' times, [a 95% "
-        "distribution-free interval]: above 1, default-compiled `ChungGRU` "
-        "trains faster.",
-        report["table"],
-        "",
-        separate_findings(report),
-    )
-
-
-def separate_files() -> list[Path]:
-    return sorted(RESULTS.glob("separate_processes_*.json"))
-
-
 def crossover_files() -> list[Path]:
     return sorted(RESULTS.glob("backward_crossover_*.json"))
 
@@ -656,22 +603,6 @@ def snippet_text() -> str:
             "FLOPs (a floor's: the recurrent products of one pass).",
             "",
             *profiles,
-        ]
-    separate = [separate_section(json.loads(p.read_text())) for p in separate_files()]
-    if separate:
-        sections += [
-            "## Each model in a process of its own",
-            "",
-            "The sections above time every Keras model of a backend in one "
-            "process, taking turns; two programs timed that way can run at "
-            "other speeds than each alone, as JAX's two backward passes did "
-            "(`benchmarks/backward_crossover.py`). "
-            "`benchmarks/separate_processes.py` times default-compiled "
-            "`ChungGRU`'s training against each built-in at the large and "
-            "long shapes as a user's model trains, each model in a process of "
-            "its own.",
-            "",
-            *separate,
         ]
     crossovers = [
         crossover_section(json.loads(p.read_text())) for p in crossover_files()
