@@ -92,6 +92,26 @@ def _package_dir(revision: str, scratch: Path) -> Path:
     return folder
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(ROOT), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def commit_of(revision: str) -> dict:
+    """The commit `revision` names. For the working tree: HEAD's, and whether
+    its `keras_gru_cell` differs from that commit's, so that a report says
+    which code it timed."""
+    if revision == WORKING_TREE:
+        return {
+            "commit": _git("rev-parse", "HEAD"),
+            "package_differs_from_commit": bool(
+                _git("status", "--porcelain", "--", "keras_gru_cell")
+            ),
+        }
+    return {"commit": _git("rev-parse", "--verify", f"{revision}^{{commit}}")}
+
+
 def _start(folder: Path, shape_names: list[str], batches: int):
     environment = {**os.environ, "PYTHONPATH": str(folder)}
     command = [sys.executable, __file__, "--child", "--batches", str(batches)]
@@ -166,7 +186,13 @@ def compare(base: str, head: str, shape_names, batches: int, rounds: int) -> dic
             for child in children.values():
                 child.stdin.close()
                 child.wait()
-    return {"base": base, "head": head, "results": results}
+                child.stdout.close()
+    return {
+        "base": base,
+        "head": head,
+        "commits": {"base": commit_of(base), "head": commit_of(head)},
+        "results": results,
+    }
 
 
 def _row(result: dict) -> str:
@@ -182,11 +208,19 @@ def _row(result: dict) -> str:
     )
 
 
+def _label(report: dict, side: str) -> str:
+    """`side`'s revision and the commit it timed: `HEAD (2b6becb)`, or
+    `working tree (2b6becb, changed)` where the package was edited."""
+    commit = report["commits"][side]
+    changed = ", changed" if commit.get("package_differs_from_commit") else ""
+    return f"{report[side]} ({commit['commit'][:7]}{changed})"
+
+
 def format_table(report: dict) -> str:
     return "\n".join(
         [
-            f"| shape | ChungGRU | {report['base']}: seq/s | {report['head']}: seq/s "
-            "| head over base [95%] |",
+            f"| shape | ChungGRU | {_label(report, 'base')}: seq/s "
+            f"| {_label(report, 'head')}: seq/s | head over base [95%] |",
             "|---|---|---:|---:|---:|",
             *(_row(result) for result in report["results"]),
         ]

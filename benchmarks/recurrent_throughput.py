@@ -135,6 +135,13 @@ def _keras_runs(layer_name: str, jit_compile, shape: dict, batches: int) -> dict
     }
 
 
+def _environment_for(layer_name: str) -> dict[str, str]:
+    """The environment of `layer_name`'s process: this one's, with PyTorch's
+    Keras backend for `torch.nn.GRU`, away from another runtime's threads."""
+    backend = "torch" if layer_name == TORCH_GRU else keras.backend.backend()
+    return {**os.environ, "KERAS_BACKEND": backend}
+
+
 def _child(layer_name: str, jit_compile, shape: dict, batches: int) -> None:
     """In a process of its own: builds the model, warms each run up, then
     times the run each line on stdin names."""
@@ -164,7 +171,6 @@ def measure(entries, shape, batches, repeats, max_seconds, min_rounds):
     children = {}
     try:
         for layer_name, jit_compile in entries:
-            backend = "torch" if layer_name == TORCH_GRU else keras.backend.backend()
             children[layer_name, jit_compile] = turns.start(
                 __file__,
                 [
@@ -173,7 +179,7 @@ def measure(entries, shape, batches, repeats, max_seconds, min_rounds):
                     *("--batches", str(batches)),
                 ],
                 f"{layer_name} (jit_compile={jit_compile})",
-                env={**os.environ, "KERAS_BACKEND": backend},
+                env=_environment_for(layer_name),
             )
         times = {entry: {kind: [] for kind in KINDS} for entry in entries}
         start = time.perf_counter()
@@ -297,9 +303,7 @@ def peak_memory_probe(layer_name: str, shape: dict, batches: int) -> int:
 
 
 def measure_peak_memory(layer_name: str, shape: dict, batches: int) -> int | None:
-    """`peak_memory_probe` in a fresh process (with PyTorch's Keras backend
-    for `torch.nn.GRU`), in bytes; `None` if it failed."""
-    backend = "torch" if layer_name == TORCH_GRU else keras.backend.backend()
+    """`peak_memory_probe` in a fresh process, in bytes; `None` if it failed."""
     command = [
         *(sys.executable, __file__, "--memory-probe", layer_name),
         *("--shape-json", json.dumps(shape), "--batches", str(batches)),
@@ -309,7 +313,7 @@ def measure_peak_memory(layer_name: str, shape: dict, batches: int) -> int | Non
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "KERAS_BACKEND": backend},
+        env=_environment_for(layer_name),
     )
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:

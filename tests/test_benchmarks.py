@@ -171,7 +171,9 @@ def test_input_wait_script_times_both_feedings(capsys):
 
 
 @pytest.mark.slow
-def test_commit_comparison_times_both_revisions_in_turn(tmp_path):
+def test_commit_comparison_times_both_revisions_in_turn_and_names_their_commits(
+    tmp_path,
+):
     script = SCRIPT.with_name("compare_commits.py")
     out = tmp_path / "comparison.json"
     argv = ["HEAD", "--shapes", "tiny", "--rounds", "2", "--batches", "1"]
@@ -185,6 +187,16 @@ def test_commit_comparison_times_both_revisions_in_turn(tmp_path):
 
     report = json.loads(out.read_text())
     assert (report["base"], report["head"]) == ("HEAD", "working tree")
+    head = subprocess.run(
+        ["git", "-C", str(SCRIPT.parent), "rev-parse", "HEAD"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert report["commits"]["base"] == {"commit": head}
+    assert report["commits"]["head"]["commit"] == head
+    assert isinstance(report["commits"]["head"]["package_differs_from_commit"], bool)
+    assert f"HEAD ({head[:7]}): seq/s" in report["table"]
     assert [(r["shape"], r["kind"]) for r in report["results"]] == [
         ("tiny", "train"),
         ("tiny", "infer"),

@@ -329,8 +329,8 @@ def backend_section(report: dict, chart: str) -> str:
             f"{machine['cpu']} ({machine['platform']}){load_text(machine)}; "
             f"{version_text}. "
             f"Statistic: {settings['statistic']}, "
-            f"{settings['batches_per_repetition']} batches per repetition. "
-            + gemm_peak_text(settings),
+            f"{settings['batches_per_repetition']} batches per repetition; "
+            f"{settings['processes']}. " + gemm_peak_text(settings),
             "",
             "![Throughput relative to ChungGRU, and as a share of the GEMM peak, "
             f"on the {backend} backend]({chart})",
