@@ -1,9 +1,9 @@
 """Benchmark processes that take turns: each child times one run a request.
 
-`recurrent_throughput.py` and `backward_crossover.py` time each contender in
-a Python process of its own, as a user's model trains; the parent asks the
-processes in turn, one timed run each, so that a shared machine's load falls
-on all of them alike.
+`recurrent_throughput.py`, `backward_crossover.py` and `compare_commits.py`
+time each contender in a Python process of its own, as a user's model
+trains; the parent asks the processes in turn, one timed run each, so that a
+shared machine's load falls on all of them alike.
 """
 
 from __future__ import annotations
@@ -59,11 +59,3 @@ def stop(children) -> None:
         child.stdin.close()
         child.wait()
         child.stdout.close()
-
-
-def interval(speedup: dict) -> str:
-    """A paired speedup as `median× [low, high]`, or `median×` alone when
-    too few rounds give an interval."""
-    if speedup["low"] is None:
-        return f"{speedup['median']:.2f}×"
-    return f"{speedup['median']:.2f}× [{speedup['low']:.2f}, {speedup['high']:.2f}]"

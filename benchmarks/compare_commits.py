@@ -132,14 +132,10 @@ def _start(folder: Path, shape_names: list[str], batches: int):
     return child
 
 
-def _time(child, name: str, kind: str) -> float:
-    child.stdin.write(f"{name} {kind}\n")
-    child.stdin.flush()
-    return float(child.stdout.readline())
-
-
 def compare(base: str, head: str, shape_names, batches: int, rounds: int) -> dict:
     from recurrent_throughput import median_interval
+
+    import _turns as turns
 
     results = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -157,7 +153,7 @@ def compare(base: str, head: str, shape_names, batches: int, rounds: int) -> dic
                     for kind in KINDS:
                         for revision in order:
                             times[revision, kind].append(
-                                _time(children[revision], name, kind)
+                                turns.timed(children[revision], f"{name} {kind}")
                             )
                 sequences = shapes()[name]["batch"] * batches
                 for kind in KINDS:
@@ -183,10 +179,7 @@ def compare(base: str, head: str, shape_names, batches: int, rounds: int) -> dic
                     )
                     print(_row(results[-1]), flush=True)
         finally:
-            for child in children.values():
-                child.stdin.close()
-                child.wait()
-                child.stdout.close()
+            turns.stop(children.values())
     return {
         "base": base,
         "head": head,
