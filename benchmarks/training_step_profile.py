@@ -6,20 +6,24 @@ timed on its own as a compiled function, and times beside them the floors
 the paper's math sets: the recurrent products alone, in the same loop,
 without the gates' elementwise math. Every part is reported in milliseconds
 per batch and as a share of the measured GEMM peak (the best rate of NumPy's
-BLAS and of the backend's own library), so a shortfall names its
-place: the products (the machine's small-matrix rate), the loop around them,
-the elementwise math, or the rest of `fit`.
+BLAS and of the backend's own library, before the parts are timed and
+after), so a shortfall names its place: the products (the machine's
+small-matrix rate), the loop around them, the elementwise math, or the rest
+of `fit`.
 
-On JAX (`KERAS_BACKEND=jax`) the parts are XLA programs:
+On JAX (`KERAS_BACKEND=jax`) and TensorFlow (`KERAS_BACKEND=tensorflow`) the
+parts are XLA programs, each backend's own XLA:
 
 - `fit`: the whole step, `model.fit` over 8 batches divided by 8
   (`ChungGRU` and a `Dense(1)` head, Adam, mean squared error, Keras's
-  default compilation, as on the Benchmarks page);
-- the layer's forward and backward passes (`jax.vjp` of the fused loop);
-- the forward loop keeping its residuals; the backward pass, whose loop
-  adds each step's share of the weight gradients; the backward pass that
-  runs under a Keras distribution instead (its loop, then the weight
-  products over all steps at once), and its loop alone;
+  default compilation), in a process of its own, as on the Benchmarks page;
+- the layer's forward and backward passes (the weights' gradients, as in
+  `fit`);
+- the forward loop keeping its residuals; the backward pass `fit` runs (on
+  JAX a loop that adds each step's share of the weight gradients; on
+  TensorFlow the loop, then the weight products over all steps at once) and
+  its loop alone; on JAX also the backward pass that runs under a Keras
+  distribution instead (its loop, then the weight products);
 - floors: the forward's two dependent products a step, `h U_zr` and then
   `(r h) U_h`; the backward's two, `d_h~ U_h^T` and then `d_zr U_zr^T`; one
   product of all three gates a step, `h U`, the structure of `GRU()` and
@@ -29,12 +33,12 @@ On JAX (`KERAS_BACKEND=jax`) the parts are XLA programs:
 
 On PyTorch (`KERAS_BACKEND=torch`) the parts are eager: `torch.nn.GRU`'s and
 `ChungGRU`'s forward and backward passes, and the same floors in PyTorch's
-own loop. TensorFlow's fused loop is compiled by the same XLA as JAX's, so
-the JAX floors hold for it.
+own loop.
 
 To reproduce (each writes `benchmarks/results/training_step_profile_<backend>.json`):
 
     KERAS_BACKEND=jax python benchmarks/training_step_profile.py
+    KERAS_BACKEND=tensorflow python benchmarks/training_step_profile.py
     KERAS_BACKEND=torch python benchmarks/training_step_profile.py
 """
 
@@ -52,11 +56,12 @@ from typing import NamedTuple
 
 import keras
 import numpy as np
+import recurrent_throughput
+from keras import ops
 from recurrent_throughput import RESULTS_DIR
 from recurrent_throughput import SHAPES
 from recurrent_throughput import TINY_SHAPE
 from recurrent_throughput import _data
-from recurrent_throughput import _keras_model
 from recurrent_throughput import forward_flops
 from recurrent_throughput import gemm_rates
 
@@ -67,6 +72,10 @@ PROFILED_SHAPES = ("large", "long")
 FORWARD_FLOOR = "floor: forward's two dependent products a step"
 BACKWARD_FLOOR = "floor: backward's two dependent products a step"
 ONE_PRODUCT_FLOOR = "floor: one product of all gates a step (GRU(), torch.nn.GRU)"
+# Products of each library and size timed before the parts and again after:
+# the best of them all is the peak. On a shared machine the best of a few, at
+# one moment, moved by a quarter between runs.
+GEMM_REPEATS = 10
 # Batches per timed `fit` call, as in `recurrent_throughput.py`: one call's
 # own setup is then shared between them.
 FIT_BATCHES = 8
@@ -114,6 +123,111 @@ def _arrays(shape: dict) -> dict:
     }
 
 
+def _fit(shape: dict, children: list) -> Part:
+    """`fit`'s whole step for `ChungGRU`, default-compiled, in a process of
+    its own as on the Benchmarks page (`recurrent_throughput.measure` says
+    why); this process times each request, its round trip included, and
+    adds the child to `children` for the caller to stop."""
+    child = turns.start(
+        recurrent_throughput.__file__,
+        [
+            *("--child", "ChungGRU", json.dumps(None)),
+            *("--shape-json", json.dumps(shape)),
+            *("--batches", str(FIT_BATCHES)),
+        ],
+        "ChungGRU",
+    )
+    children.append(child)
+    return Part(
+        "fit: the whole training step",
+        lambda: turns.timed(child, "train"),
+        3 * forward_flops(shape),
+        FIT_BATCHES,
+    )
+
+
+def _floors(arrays: dict, states, shape: dict, jit, ready) -> dict:
+    """The floors at `shape`, in `keras.ops`, each compiled by `jit` and
+    waited for by `ready`, by key.
+
+    They keep a step's products dependent as the GRU's are, with one cheap
+    multiply between them so that the values stay bounded; as in the layer's
+    loops, the weights are sliced and transposed before the loop.
+    """
+    h = shape["units"]
+    u = arrays["recurrent_kernel"]
+    u_zr, u_h = u[:, : 2 * h], u[:, 2 * h :]
+
+    def repeat(step, init):
+        return ops.fori_loop(0, shape["time"], lambda _, carry: step(carry), init)
+
+    def two_products(state, u_zr, u_h):
+        return repeat(
+            lambda s: ops.matmul(0.01 * ops.matmul(s, u_zr)[:, h:], u_h), state
+        )
+
+    def two_products_backward(d_state, u_zr, u_h):
+        u_zr_t, u_h_t = ops.transpose(u_zr), ops.transpose(u_h)
+        return repeat(
+            lambda d: (
+                0.01 * ops.matmul(ops.tile(0.01 * ops.matmul(d, u_h_t), (1, 2)), u_zr_t)
+            ),
+            d_state,
+        )
+
+    def one_product(state, u):
+        return repeat(lambda s: 0.01 * ops.matmul(s, u)[:, :h], state)
+
+    def one_large_gemm(states, u):
+        return ops.einsum("tbh,hk->tbk", states, u)
+
+    state = arrays["state"]
+    products = recurrent_flops(shape)
+    return {
+        "forward_floor": Part(
+            FORWARD_FLOOR, ready(jit(two_products), state, u_zr, u_h), products
+        ),
+        "backward_floor": Part(
+            BACKWARD_FLOOR,
+            ready(jit(two_products_backward), state, u_zr, u_h),
+            products,
+        ),
+        "one_product_floor": Part(
+            ONE_PRODUCT_FLOOR, ready(jit(one_product), state, u), products
+        ),
+        "large_gemm_floor": Part(
+            "floor: every step's products as one large GEMM",
+            ready(jit(one_large_gemm), states, u),
+            products,
+        ),
+    }
+
+
+def _passes(
+    functions: tuple, backward_label: str, ready, arguments: tuple, residuals, shape
+) -> dict:
+    """The layer's passes at `shape`, by key, each waited for by `ready`:
+    `functions` are the layer's forward and backward passes, its forward
+    loop and its backward pass, which take `arguments` (the inputs, initial
+    state and weights) after the cotangent of the states and the residuals,
+    respectively; that cotangent is the residuals' first item."""
+    layer, forward, backward = functions
+    step = 3 * forward_flops(shape)
+    return {
+        "layer": Part(
+            "layer: forward and backward",
+            ready(layer, *arguments, residuals[0]),
+            step,
+        ),
+        "forward": Part(
+            "forward loop, keeping residuals", ready(forward, *arguments), step / 3
+        ),
+        "backward": Part(
+            backward_label, ready(backward, residuals, *arguments), 2 * step / 3
+        ),
+    }
+
+
 def jax_parts(shape: dict) -> dict:
     """Each part of a step at `shape` on JAX, by key."""
     import jax
@@ -123,14 +237,7 @@ def jax_parts(shape: dict) -> dict:
     from keras_gru_cell._fused import loop
 
     a = {k: jnp.asarray(v) for k, v in _arrays(shape).items()}
-    h = shape["units"]
-    u_zr, u_h, u = (
-        a["recurrent_kernel"][:, : 2 * h],
-        a["recurrent_kernel"][:, 2 * h :],
-        a["recurrent_kernel"],
-    )
-    x, y = _data(shape, FIT_BATCHES)
-    model = _keras_model("ChungGRU", None, shape)
+    u = a["recurrent_kernel"]
 
     # Every array is an argument: XLA folds an array a function closes over
     # into its program as a constant, which made a loop that slices one each
@@ -196,78 +303,112 @@ def jax_parts(shape: dict) -> dict:
             d_states, previous, gates, candidates, recurrent_kernel, None, None
         )
 
-    # The floors keep a step's products dependent as the GRU's are, with one
-    # cheap multiply between them so that the values stay bounded.
-    def scan(step, init):
-        return jax.lax.scan(lambda c, _: (step(c), None), init, length=shape["time"])[0]
-
-    @jax.jit
-    def two_products(state, u_zr, u_h):
-        return scan(lambda s: (0.01 * (s @ u_zr)[:, h:]) @ u_h, state)
-
-    @jax.jit
-    def two_products_backward(d_state, u_zr, u_h):
-        return scan(
-            lambda d: 0.01 * (jnp.tile(0.01 * (d @ u_h.T), (1, 2)) @ u_zr.T), d_state
-        )
-
-    @jax.jit
-    def one_product(state, u):
-        return scan(lambda s: 0.01 * (s @ u)[:, :h], state)
-
-    @jax.jit
-    def one_large_gemm(states, u):
-        return jnp.einsum("tbh,hk->tbk", states, u)
-
     def ready(function, *args):
         return lambda: jax.block_until_ready(function(*args))
 
-    step = 3 * forward_flops(shape)
-    products = recurrent_flops(shape)
+    passes = _passes(
+        (layer, forward, backward),
+        "backward loop, adding each step's weight products",
+        ready,
+        arguments,
+        residuals,
+        shape,
+    )
     return {
-        "fit": Part(
-            "fit: the whole training step",
-            lambda: model.fit(x, y, batch_size=shape["batch"], verbose=0),
-            step,
-            FIT_BATCHES,
-        ),
-        "layer": Part(
-            "layer: forward and backward", ready(layer, *arguments, a["d_states"]), step
-        ),
-        "forward": Part(
-            "forward loop, keeping residuals", ready(forward, *arguments), step / 3
-        ),
-        "backward": Part(
-            "backward loop, adding each step's weight products",
-            ready(backward, residuals, *arguments),
-            2 * step / 3,
-        ),
+        **passes,
         "backward_distributed": Part(
             "backward under a distribution: loop, then weight products",
             ready(backward_distributed, residuals, *arguments),
-            2 * step / 3,
+            passes["backward"].flops,
         ),
         "backward_loop": Part(
             "that backward loop alone",
             ready(backward_loop, a["d_states"], previous, gates, candidates, u),
-            products,
+            recurrent_flops(shape),
         ),
-        "forward_floor": Part(
-            FORWARD_FLOOR, ready(two_products, a["state"], u_zr, u_h), products
+        **_floors(a, states, shape, jax.jit, ready),
+    }
+
+
+def tensorflow_parts(shape: dict) -> dict:
+    """Each part of a step at `shape` on TensorFlow, by key."""
+    import tensorflow as tf
+
+    from keras_gru_cell._fused import loop
+    from keras_gru_cell._fused import tensorflow_loop
+
+    a = {k: tf.constant(v) for k, v in _arrays(shape).items()}
+    u = a["recurrent_kernel"]
+    arguments = (a["inputs"], a["initial_state"], u, a["kernel"], a["bias"])
+    # The compiled loops `fit` runs, from the cache the layer reads.
+    forward = tensorflow_loop._xla_compiled(loop.forward)
+    backward_loop = tensorflow_loop._xla_compiled(loop.backward_loop)
+
+    # As in `fit`: a graph that calls the compiled loops, and the gradients
+    # of the weights, not of the inputs.
+    @tf.function
+    def layer(inputs, initial_state, recurrent_kernel, kernel, bias, d_states):
+        weights = (recurrent_kernel, kernel, bias)
+        with tf.GradientTape() as tape:
+            tape.watch(weights)
+            states = tensorflow_loop.run(
+                inputs, initial_state, recurrent_kernel, None, None, kernel, bias, True
+            )
+        return states, tape.gradient(states, weights, output_gradients=d_states)
+
+    def forward_pass(inputs, initial_state, recurrent_kernel, kernel, bias):
+        return forward(
+            inputs,
+            initial_state,
+            recurrent_kernel,
+            None,
+            None,
+            residuals=True,
+            kernel=kernel,
+            bias=bias,
+        )
+
+    states, (gates, candidates) = forward_pass(*arguments)
+    residuals = (a["d_states"], states, gates, candidates)
+
+    @tf.function
+    def backward(residuals, inputs, initial_state, recurrent_kernel, kernel, bias):
+        d_projected, *gradients = loop.backward(
+            *residuals, initial_state, recurrent_kernel, None, None, loop=backward_loop
+        )
+        _, *weights = loop.project_backward(d_projected, inputs, kernel, bias)
+        return *gradients, *weights
+
+    previous = tf.concat([a["initial_state"][None], states[:-1]], axis=0)
+
+    def ready(function, *args):
+        # TensorFlow's eager calls return once their results are computed.
+        return lambda: function(*args)
+
+    return {
+        **_passes(
+            (layer, forward_pass, backward),
+            "backward: loop, then weight products",
+            ready,
+            arguments,
+            residuals,
+            shape,
         ),
-        "backward_floor": Part(
-            BACKWARD_FLOOR,
-            ready(two_products_backward, a["state"], u_zr, u_h),
-            products,
+        "backward_loop": Part(
+            "that backward loop alone",
+            ready(
+                backward_loop,
+                a["d_states"],
+                previous,
+                gates,
+                candidates,
+                u,
+                None,
+                None,
+            ),
+            recurrent_flops(shape),
         ),
-        "one_product_floor": Part(
-            ONE_PRODUCT_FLOOR, ready(one_product, a["state"], u), products
-        ),
-        "large_gemm_floor": Part(
-            "floor: every step's products as one large GEMM",
-            ready(one_large_gemm, states, u),
-            products,
-        ),
+        **_floors(a, states, shape, lambda f: tf.function(f, jit_compile=True), ready),
     }
 
 
@@ -323,7 +464,9 @@ def torch_parts(shape: dict) -> dict:
     }
 
 
-PARTS = {"jax": jax_parts, "torch": torch_parts}
+PARTS = {"jax": jax_parts, "tensorflow": tensorflow_parts, "torch": torch_parts}
+# PyTorch's profile times the layers' passes beside `torch.nn.GRU`'s, not `fit`.
+FIT_BACKENDS = ("jax", "tensorflow")
 
 
 def measure(parts: dict, min_rounds: int, max_seconds: float) -> dict:
@@ -346,17 +489,28 @@ def run(args) -> dict:
     backend = keras.backend.backend()
     if backend not in PARTS:
         sys.exit(
-            f"training_step_profile.py profiles JAX and PyTorch; KERAS_BACKEND is "
-            f"{backend!r} (TensorFlow's fused loop is XLA's, as JAX's is)."
+            f"training_step_profile.py profiles {', '.join(PARTS)}; KERAS_BACKEND "
+            f"is {backend!r}."
         )
     shapes = {"tiny": TINY_SHAPE} if args.tiny else {s: SHAPES[s] for s in args.shapes}
-    rates = gemm_rates((256,) if args.tiny else (1024, 2048))
+    sizes = (256,) if args.tiny else (1024, 2048)
+    rates = gemm_rates(sizes, GEMM_REPEATS)
+    timed = {}
+    for shape_name, shape in shapes.items():
+        children = []
+        try:
+            parts = PARTS[backend](shape)
+            if backend in FIT_BACKENDS:
+                parts = {"fit": _fit(shape, children), **parts}
+            timed[shape_name] = parts, measure(parts, args.min_rounds, args.max_seconds)
+        finally:
+            turns.stop(children)
+    later = gemm_rates(sizes, GEMM_REPEATS)
+    rates = {name: max(rate, later[name]) for name, rate in rates.items()}
     peak = max(rates.values())
     results = []
-    for shape_name, shape in shapes.items():
-        parts = PARTS[backend](shape)
-        timed = measure(parts, args.min_rounds, args.max_seconds)
-        for key, (seconds, rounds) in timed.items():
+    for shape_name, (parts, times) in timed.items():
+        for key, (seconds, rounds) in times.items():
             part = parts[key]
             flops = part.flops
             seconds /= part.batches
@@ -383,6 +537,8 @@ def run(args) -> dict:
             "shapes": shapes,
             "gemm_peak_gflops": peak / 1e9,
             "gemm_rates_gflops": {name: rate / 1e9 for name, rate in rates.items()},
+            "gemm_timing": f"the best of {GEMM_REPEATS} products before the parts "
+            f"were timed and {GEMM_REPEATS} after",
         },
         "results": results,
     }

@@ -231,6 +231,20 @@ def test_commit_comparison_times_both_revisions_in_turn_and_names_their_commits(
             },
         ),
         (
+            "tensorflow",
+            {
+                "fit",
+                "layer",
+                "forward",
+                "backward",
+                "backward_loop",
+                "forward_floor",
+                "backward_floor",
+                "one_product_floor",
+                "large_gemm_floor",
+            },
+        ),
+        (
             "torch",
             {
                 "builtin",

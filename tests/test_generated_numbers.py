@@ -274,6 +274,117 @@ def test_targets_table_marks_training_against_torch_and_half_the_gemm_peak():
     assert rows["training above 50% of the measured GEMM peak"] == ["met: 55.0%", "—"]
 
 
+def step_profile():
+    """One shape's training-step profile rows, by part: `fit` takes 100 ms,
+    and its loops 20 ms beyond their products at their floors (forward
+    20 - 15; backward 40 - 20 - 5, its weight products' 1 GFLOP at the large
+    GEMM's 0.2 GFLOP a millisecond)."""
+
+    def part(ms, gflop=1.0, fraction=0.0):
+        return {"ms_per_batch": ms, "gflop": gflop, "fraction_of_gemm_peak": fraction}
+
+    return {
+        "fit": part(100),
+        "layer": part(60, fraction=0.3),
+        "forward": part(20),
+        "backward": part(40, gflop=3.0),
+        "backward_loop": part(30, gflop=2.0),
+        "forward_floor": part(15),
+        "backward_floor": part(20),
+        "large_gemm_floor": part(10, gflop=2.0),
+    }
+
+
+def test_step_limits_count_the_loops_time_beyond_their_products_floors():
+    limits = collect_benchmarks().step_limits(step_profile())
+
+    assert limits.weight_floor_ms == pytest.approx(5.0)
+    assert limits.excess_ms == pytest.approx(20.0)
+    assert limits.excess_of_fit == pytest.approx(0.2)
+    # The layer's 60 ms at 30% of the peak, in the products' 15 + 20 + 5 ms.
+    assert limits.floor_share == pytest.approx(0.45)
+
+
+@pytest.mark.parametrize(
+    ("train_speedup", "says"),
+    [
+        # 1.2x asks for a step 1 - 1.08 / 1.2 = 10% shorter: less than the 20%.
+        (
+            (1.08, 1.05, 1.11),
+            "asks for a step 10% shorter than now. Beyond their products' "
+            "floors, `ChungGRU`'s loops take 20% of its step: the paper's "
+            "products leave room for the target",
+        ),
+        # 1 - 0.9 / 1.2 = 25% shorter: more than the loops' 20%.
+        (
+            (0.90, 0.85, 0.95),
+            "step: the paper's products at their floors, with the rest of the "
+            "step as it is, leave the target out of reach",
+        ),
+        ((1.30, 1.25, 1.35), "**large**: The training target is met. Beyond"),
+        ((1.21, 1.18, 1.25), "**large**: The training target is a tie: the median"),
+    ],
+)
+def test_limits_text_sets_the_speedup_beside_the_loops_share_of_the_step(
+    train_speedup, says
+):
+    median, low, high = train_speedup
+    paired = {"median": median, "low": low, "high": high, "rounds": 10}
+    report = {
+        "results": [
+            {"shape": "large", "layer": "ChungGRU", "jit_compile": "default"},
+            {
+                "shape": "large",
+                "layer": "GRU()",
+                "jit_compile": "True",
+                "chung_gru_speedup": {"train": paired},
+            },
+        ]
+    }
+    profile = {
+        "settings": {"shapes": {"large": {}}},
+        "results": [
+            {"shape": "large", "part": key, **row}
+            for key, row in step_profile().items()
+        ],
+    }
+
+    *_, text, _ = collect_benchmarks().limits_text(report, profile)
+
+    assert says in text
+    assert text.endswith(
+        "the layer would reach 45% of the GEMM peak: the products alone fall "
+        "short of 50%."
+    )
+
+
+@pytest.mark.parametrize(
+    ("floor_fraction", "says"),
+    [
+        (0.6, "the time beyond the products keeps the layer under 50%."),
+        (0.45, "the products alone fall short of 50%."),
+    ],
+)
+def test_eager_peak_text_says_whether_the_products_alone_reach_half_the_peak(
+    floor_fraction, says
+):
+    def part(fraction):
+        return {"fraction_of_gemm_peak": fraction}
+
+    text = collect_benchmarks().eager_peak_text(
+        {
+            "forward_floor": part(floor_fraction),
+            "backward_floor": part(0.7),
+            "layer": part(0.38),
+            "builtin": part(0.45),
+        }
+    )
+
+    assert f"run at {100 * floor_fraction:.0f}% and 70% of the GEMM peak" in text
+    assert "`ChungGRU`'s forward and backward passes run at 38%" in text
+    assert text.endswith(says)
+
+
 def variants_experiment():
     return script("benchmarks/variants_experiment.py")
 

@@ -187,6 +187,8 @@ class Target(NamedTuple):
     same_compile: bool = False
 
 
+# Issue #27's target for training against the fastest built-in Keras GRU.
+TRAINING_TARGET = 1.2
 TARGETS = (
     Target(
         "inference ≥ 1.0× the fastest built-in Keras GRU",
@@ -205,7 +207,7 @@ TARGETS = (
         "training ≥ 1.2× the fastest built-in Keras GRU",
         "train",
         frozenset(BUILTIN_LAYERS),
-        1.2,
+        TRAINING_TARGET,
         shapes=frozenset({"large", "long"}),
         backends=frozenset({"tensorflow", "jax"}),
     ),
@@ -294,7 +296,10 @@ def gemm_peak_text(settings: dict) -> str:
     if not rates:
         return f"{text} (NumPy's BLAS, 1,024 × 1,024)."
     each = ", ".join(f"{name}: {rate:,.0f}" for name, rate in rates.items())
-    return f"{text}, the best of square products by library and size ({each})."
+    timing = settings.get("gemm_timing")
+    return f"{text}, the best of square products by library and size ({each})" + (
+        f"; each {timing}." if timing else "."
+    )
 
 
 def load_text(machine: dict) -> str:
@@ -309,6 +314,101 @@ def load_text(machine: dict) -> str:
         f", load average {one:.1f}, {five:.1f} and {fifteen:.1f} over the last "
         f"1, 5 and 15 minutes of the run{priority}"
     )
+
+
+def limits_text(report: dict, profile: dict | None) -> list[str]:
+    """What limits training, shape by shape, as lines of Markdown: the
+    speedup the throughput `report` measured against the fastest built-in,
+    beside the shares of the step that the backend's training-step
+    `profile`, a run of its own, measured; none without a profile of `fit`."""
+    if profile is None:
+        return []
+    shapes = _shape_rows(report)
+    lines = [
+        "What limits training, from the shares of the step that this "
+        "backend's [training-step profile](#where-a-training-steps-time-goes) "
+        "measured in a run of its own, beside this table's speedups:",
+        "",
+    ]
+    for shape in profile["settings"]["shapes"]:
+        part = {r["part"]: r for r in profile["results"] if r["shape"] == shape}
+        if "builtin" in part:
+            if shape in PEAK_SHAPES:
+                lines.append(f"- **{shape}**: " + eager_peak_text(part))
+            continue
+        found = shape in shapes and against(shapes[shape], "train", BUILTIN_LAYERS)
+        if "fit" not in part or not found:
+            return []
+        limits = step_limits(part)
+        speedup = found[0]
+        shorter = 1 - speedup[0] / TRAINING_TARGET
+        beyond = (
+            f"Beyond their products' floors, `ChungGRU`'s loops take "
+            f"{100 * limits.excess_of_fit:.0f}% of its step"
+        )
+        if verdict(speedup, TRAINING_TARGET) == "met":
+            sentences = [f"The training target is met. {beyond}."]
+        elif shorter <= 0:
+            sentences = [
+                "The training target is a tie: the median speedup is above it, "
+                f"and its interval holds it. {beyond}."
+            ]
+        else:
+            sentences = [
+                f"{TRAINING_TARGET}× the fastest built-in asks for a step "
+                f"{100 * shorter:.0f}% shorter than now.",
+                f"{beyond}: "
+                + (
+                    "the paper's products leave room for the target, and the "
+                    "loops' time beyond them is what misses it."
+                    if limits.excess_of_fit > shorter
+                    else "the paper's products at their floors, with the rest "
+                    "of the step as it is, leave the target out of reach."
+                ),
+            ]
+        if shape in PEAK_SHAPES:
+            sentences.append(
+                f"With nothing but its products at their floors, the layer "
+                f"would reach {100 * limits.floor_share:.0f}% of the GEMM peak: "
+                + (
+                    "the products alone fall short of "
+                    if limits.floor_share <= PEAK_TARGET
+                    else "the time beyond them keeps it under "
+                )
+                + f"{PEAK_TARGET:.0%}."
+            )
+        lines.append(f"- **{shape}**: " + " ".join(sentences))
+    return [*lines, ""]
+
+
+def eager_peak_text(part: dict) -> str:
+    """What keeps PyTorch's eager training under half the GEMM peak, from one
+    shape's profile rows, by part."""
+
+    floors = ("forward_floor", "backward_floor")
+
+    def share(key):
+        return f"{100 * part[key]['fraction_of_gemm_peak']:.0f}%"
+
+    return (
+        f"In PyTorch's own loop the forward's and the backward's products at "
+        f"their floors run at {share('forward_floor')} and "
+        f"{share('backward_floor')} of the GEMM peak, where `ChungGRU`'s "
+        f"forward and backward passes run at {share('layer')} and "
+        f"`torch.nn.GRU`'s at {share('builtin')}: "
+        + (
+            "the time beyond the products keeps the layer under "
+            if min(part[key]["fraction_of_gemm_peak"] for key in floors) > PEAK_TARGET
+            else "the products alone fall short of "
+        )
+        + f"{PEAK_TARGET:.0%}."
+    )
+
+
+def profile_for(backend: str) -> dict | None:
+    """The backend's training-step profile, if one was committed."""
+    path = RESULTS / f"training_step_profile_{backend}.json"
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def backend_section(report: dict, chart: str) -> str:
@@ -349,6 +449,7 @@ def backend_section(report: dict, chart: str) -> str:
             "",
             targets_table(report),
             "",
+            *limits_text(report, profile_for(backend)),
             f'??? note "All measurements, {BACKEND_NAMES.get(backend, backend)}"',
             "",
             *(f"    {line}" for line in report["table"].splitlines()),
@@ -431,6 +532,45 @@ def profile_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+class StepLimits(NamedTuple):
+    """What one shape's profile says a training step could reach."""
+
+    weight_floor_ms: float  # the weight products at the rate of one large GEMM
+    floor_share: float  # the layer's share of the peak, products at their floors
+    excess_ms: float  # the loops' time beyond their products at their floors
+    excess_of_fit: float  # that time as a share of `fit`'s whole step
+
+
+def step_limits(part: dict) -> StepLimits:
+    """`StepLimits` from one shape's profile rows of JAX or TensorFlow, by part.
+
+    The backward pass `fit` runs is `backward`; its weight products are the
+    FLOPs that pass has beyond its loop's (on JAX, the pass that forms them
+    after its loop is `backward_distributed`)."""
+
+    def ms(key):
+        return part[key]["ms_per_batch"]
+
+    after_loop = part.get("backward_distributed", part["backward"])
+    weight_gflop = after_loop["gflop"] - part["backward_loop"]["gflop"]
+    large_rate = part["large_gemm_floor"]["gflop"] / ms("large_gemm_floor")
+    weight_floor_ms = weight_gflop / large_rate
+    floor_ms = ms("forward_floor") + ms("backward_floor") + weight_floor_ms
+    excess_ms = (
+        ms("forward")
+        - ms("forward_floor")
+        + ms("backward")
+        - ms("backward_floor")
+        - weight_floor_ms
+    )
+    return StepLimits(
+        weight_floor_ms,
+        part["layer"]["fraction_of_gemm_peak"] * ms("layer") / floor_ms,
+        excess_ms,
+        excess_ms / ms("fit"),
+    )
+
+
 def profile_findings(report: dict) -> list[str]:
     """What the profile says, shape by shape, as sentences with its numbers."""
     findings = []
@@ -453,32 +593,43 @@ def profile_findings(report: dict) -> list[str]:
                 f"ms; in PyTorch's own loop, {products}."
             )
             continue
-        weight_ms = ms("backward_distributed") - ms("backward_loop")
-        weight_gflop = (
-            part["backward_distributed"]["gflop"] - part["backward_loop"]["gflop"]
-        )
-        large_rate = part["large_gemm_floor"]["gflop"] / ms("large_gemm_floor")
-        floor_ms = (
-            ms("forward_floor") + ms("backward_floor") + weight_gflop / large_rate
-        )
-        floor_share = part["layer"]["fraction_of_gemm_peak"] * ms("layer") / floor_ms
-        findings.append(
-            f"- **{shape}**: `fit` takes {ms('fit'):,.1f} ms a batch "
+        limits = step_limits(part)
+        if "backward_distributed" in part:
+            weight_ms = ms("backward_distributed") - ms("backward_loop")
+            backward = (
+                f"the backward loop, with each step's weight products, "
+                f"{ms('backward'):,.1f} ms where its two dependent products take "
+                f"{ms('backward_floor'):,.1f} ms. Under a distribution the "
+                f"backward pass takes {ms('backward_distributed'):,.1f} ms: its "
+                f"loop {ms('backward_loop'):,.1f} ms, and the weight products "
+                f"after it {weight_ms:,.1f} ms"
+            )
+        else:
+            weight_ms = ms("backward") - ms("backward_loop")
+            backward = (
+                f"the backward loop {ms('backward_loop'):,.1f} ms where its two "
+                f"dependent products take {ms('backward_floor'):,.1f} ms, and the "
+                f"weight products after it {weight_ms:,.1f} ms"
+            )
+        sentences = [
+            f"`fit` takes {ms('fit'):,.1f} ms a batch "
             f"({100 * part['fit']['fraction_of_gemm_peak']:.1f}% of the GEMM "
             f"peak), of which the layer's forward and backward passes "
-            f"take {ms('layer'):,.1f} ms. The forward loop takes "
-            f"{ms('forward'):,.1f} ms where its products alone take "
-            f"{ms('forward_floor'):,.1f} ms; the backward loop, with each step's "
-            f"weight products, {ms('backward'):,.1f} ms where its two dependent "
-            f"products take {ms('backward_floor'):,.1f} ms. Under a distribution "
-            f"the backward pass takes {ms('backward_distributed'):,.1f} ms: its "
-            f"loop {ms('backward_loop'):,.1f} ms, and the weight products after "
-            f"it {weight_ms:,.1f} ms, which would take "
-            f"{weight_gflop / large_rate:,.1f} ms at the rate of one large GEMM. "
+            f"take {ms('layer'):,.1f} ms.",
+            f"The forward loop takes {ms('forward'):,.1f} ms where its products "
+            f"alone take {ms('forward_floor'):,.1f} ms; {backward}, which would "
+            f"take {limits.weight_floor_ms:,.1f} ms at the rate of one large GEMM.",
             f"With nothing but the products, each at its floor, the layer would "
-            f"reach {100 * floor_share:.0f}% of the peak. In XLA's loop, "
-            f"{products}."
+            f"reach {100 * limits.floor_share:.0f}% of the peak.",
+        ]
+        sentences.append(
+            f"Beyond their products at their floors, the loops take "
+            f"{limits.excess_ms:,.1f} ms, {100 * limits.excess_of_fit:.0f}% of "
+            "`fit`'s step: the gates' elementwise math, the loops' reads and "
+            "writes, and the weight products above the rate of one large GEMM."
         )
+        sentences.append(f"In XLA's loop, {products}.")
+        findings.append(f"- **{shape}**: " + " ".join(sentences))
     return findings
 
 
