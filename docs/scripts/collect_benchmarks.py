@@ -621,14 +621,12 @@ def profile_findings(report: dict) -> list[str]:
             f"take {limits.weight_floor_ms:,.1f} ms at the rate of one large GEMM.",
             f"With nothing but the products, each at its floor, the layer would "
             f"reach {100 * limits.floor_share:.0f}% of the peak.",
-        ]
-        sentences.append(
             f"Beyond their products at their floors, the loops take "
             f"{limits.excess_ms:,.1f} ms, {100 * limits.excess_of_fit:.0f}% of "
             "`fit`'s step: the gates' elementwise math, the loops' reads and "
-            "writes, and the weight products above the rate of one large GEMM."
-        )
-        sentences.append(f"In XLA's loop, {products}.")
+            "writes, and the weight products above the rate of one large GEMM.",
+            f"In XLA's loop, {products}.",
+        ]
         findings.append(f"- **{shape}**: " + " ".join(sentences))
     return findings
 
