@@ -42,6 +42,7 @@ from recurrent_throughput import SHAPES
 from recurrent_throughput import TINY_SHAPE
 from recurrent_throughput import _data
 from recurrent_throughput import _keras_model
+from recurrent_throughput import format_paired
 from recurrent_throughput import paired_speedup
 
 from keras_gru_cell._fused import loop
@@ -180,12 +181,6 @@ def run(args) -> dict:
     }
 
 
-def _interval(speedup: dict) -> str:
-    if speedup["low"] is None:
-        return f"{speedup['median']:.2f}×"
-    return f"{speedup['median']:.2f}× [{speedup['low']:.2f}, {speedup['high']:.2f}]"
-
-
 def format_table(results: list[dict]) -> str:
     """One row a shape: each pass's milliseconds a batch and accumulating's
     speedup."""
@@ -196,10 +191,11 @@ def format_table(results: list[dict]) -> str:
     ]
     for row in results:
         ms = row["ms_per_batch"]
+        speedup = format_paired(row["accumulating_speedup"])
         lines.append(
             f"| {row['batch']} | {row['time']:,} | {row['features']} "
             f"| {row['units']} | {ms['after the loop']:,.2f} "
-            f"| {ms['accumulating']:,.2f} | {_interval(row['accumulating_speedup'])} |"
+            f"| {ms['accumulating']:,.2f} | {speedup} |"
         )
     return "\n".join(lines)
 

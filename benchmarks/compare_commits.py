@@ -7,7 +7,7 @@ stay alive, and they take turns, one timed epoch each, for `--rounds` rounds,
 the first to go alternating, so that a shared machine's load falls on both
 alike. The comparison is paired: each round's ratio of the two times, its
 median and a distribution-free 95% interval
-(`recurrent_throughput.median_interval`). The shapes and the model (`ChungGRU`
+(`recurrent_throughput.paired_speedup`). The shapes and the model (`ChungGRU`
 and a `Dense(1)` head, Adam on mean squared error, the Keras default
 compilation) are `recurrent_throughput.py`'s.
 
@@ -133,7 +133,7 @@ def _start(folder: Path, shape_names: list[str], batches: int):
 
 
 def compare(base: str, head: str, shape_names, batches: int, rounds: int) -> dict:
-    from recurrent_throughput import median_interval
+    from recurrent_throughput import paired_speedup
 
     import _turns as turns
 
@@ -157,14 +157,6 @@ def compare(base: str, head: str, shape_names, batches: int, rounds: int) -> dic
                             )
                 sequences = shapes()[name]["batch"] * batches
                 for kind in KINDS:
-                    # Above 1: the head is faster than the base.
-                    ratios = [
-                        b / h
-                        for b, h in zip(
-                            times[base, kind], times[head, kind], strict=True
-                        )
-                    ]
-                    median, low, high = median_interval(ratios)
                     results.append(
                         {
                             "shape": name,
@@ -173,8 +165,10 @@ def compare(base: str, head: str, shape_names, batches: int, rounds: int) -> dic
                             / statistics.median(times[base, kind]),
                             "head_seq_per_s": sequences
                             / statistics.median(times[head, kind]),
-                            "speedup": {"median": median, "low": low, "high": high},
-                            "rounds": rounds,
+                            # Above 1: the head is faster than the base.
+                            "speedup": paired_speedup(
+                                times[head, kind], times[base, kind]
+                            ),
                         }
                     )
                     print(_row(results[-1]), flush=True)
@@ -189,15 +183,11 @@ def compare(base: str, head: str, shape_names, batches: int, rounds: int) -> dic
 
 
 def _row(result: dict) -> str:
-    speedup = result["speedup"]
-    interval = (
-        ""
-        if speedup["low"] is None
-        else f" [{speedup['low']:.2f}, {speedup['high']:.2f}]"
-    )
+    from recurrent_throughput import format_paired
+
     return (
         f"| {result['shape']} | {result['kind']} | {result['base_seq_per_s']:,.0f} "
-        f"| {result['head_seq_per_s']:,.0f} | {speedup['median']:.2f}×{interval} |"
+        f"| {result['head_seq_per_s']:,.0f} | {format_paired(result['speedup'])} |"
     )
 
 

@@ -154,6 +154,24 @@ def _child(layer_name: str, jit_compile, shape: dict, batches: int) -> None:
     turns.serve(runs)
 
 
+def start_model(
+    layer_name: str, jit_compile, shape: dict, batches: int
+) -> subprocess.Popen:
+    """`layer_name`'s model, compiled with `jit_compile`, in a process of its
+    own that times an epoch of `batches` batches of `fit` (`"train"`) or of
+    `predict` (`"infer"`) at each request (`turns.timed`)."""
+    return turns.start(
+        __file__,
+        [
+            *("--child", layer_name, json.dumps(jit_compile)),
+            *("--shape-json", json.dumps(shape)),
+            *("--batches", str(batches)),
+        ],
+        f"{layer_name} (jit_compile={jit_compile})",
+        env=_environment_for(layer_name),
+    )
+
+
 def measure(entries, shape, batches, repeats, max_seconds, min_rounds):
     """Training and inference sequences/s of each `(layer_name, jit_compile)`,
     and the seconds of each timed round.
@@ -170,17 +188,8 @@ def measure(entries, shape, batches, repeats, max_seconds, min_rounds):
     """
     children = {}
     try:
-        for layer_name, jit_compile in entries:
-            children[layer_name, jit_compile] = turns.start(
-                __file__,
-                [
-                    *("--child", layer_name, json.dumps(jit_compile)),
-                    *("--shape-json", json.dumps(shape)),
-                    *("--batches", str(batches)),
-                ],
-                f"{layer_name} (jit_compile={jit_compile})",
-                env=_environment_for(layer_name),
-            )
+        for entry in entries:
+            children[entry] = start_model(*entry, shape, batches)
         times = {entry: {kind: [] for kind in KINDS} for entry in entries}
         start = time.perf_counter()
         for round_index in range(repeats):
@@ -239,6 +248,14 @@ def paired_speedup(reference_seconds, other_seconds) -> dict:
     ]
     median, low, high = median_interval(ratios)
     return {"median": median, "low": low, "high": high, "rounds": len(ratios)}
+
+
+def format_paired(speedup: dict) -> str:
+    """A `paired_speedup` as `median× [low, high]`, or `median×` alone when
+    too few rounds give an interval."""
+    if speedup["low"] is None:
+        return f"{speedup['median']:.2f}×"
+    return f"{speedup['median']:.2f}× [{speedup['low']:.2f}, {speedup['high']:.2f}]"
 
 
 def torch_runs(shape: dict, batches: int) -> dict:

@@ -56,7 +56,6 @@ from typing import NamedTuple
 
 import keras
 import numpy as np
-import recurrent_throughput
 from keras import ops
 from recurrent_throughput import RESULTS_DIR
 from recurrent_throughput import SHAPES
@@ -64,6 +63,7 @@ from recurrent_throughput import TINY_SHAPE
 from recurrent_throughput import _data
 from recurrent_throughput import forward_flops
 from recurrent_throughput import gemm_rates
+from recurrent_throughput import start_model
 
 import _turns as turns
 from _environment import environment
@@ -128,15 +128,7 @@ def _fit(shape: dict, children: list) -> Part:
     its own as on the Benchmarks page (`recurrent_throughput.measure` says
     why); this process times each request, its round trip included, and
     adds the child to `children` for the caller to stop."""
-    child = turns.start(
-        recurrent_throughput.__file__,
-        [
-            *("--child", "ChungGRU", json.dumps(None)),
-            *("--shape-json", json.dumps(shape)),
-            *("--batches", str(FIT_BATCHES)),
-        ],
-        "ChungGRU",
-    )
+    child = start_model("ChungGRU", "auto", shape, FIT_BATCHES)
     children.append(child)
     return Part(
         "fit: the whole training step",

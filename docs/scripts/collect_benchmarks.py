@@ -320,7 +320,7 @@ def limits_text(report: dict, profile: dict | None) -> list[str]:
     """What limits training, shape by shape, as lines of Markdown: the
     speedup the throughput `report` measured against the fastest built-in,
     beside the shares of the step that the backend's training-step
-    `profile`, a run of its own, measured; none without a profile of `fit`."""
+    `profile`, a run of its own, measured; none without a profile."""
     if profile is None:
         return []
     shapes = _shape_rows(report)
@@ -330,79 +330,87 @@ def limits_text(report: dict, profile: dict | None) -> list[str]:
         "measured in a run of its own, beside this table's speedups:",
         "",
     ]
-    for shape in profile["settings"]["shapes"]:
-        part = {r["part"]: r for r in profile["results"] if r["shape"] == shape}
+    for shape, part in profile_parts(profile).items():
         if "builtin" in part:
-            if shape in PEAK_SHAPES:
-                lines.append(f"- **{shape}**: " + eager_peak_text(part))
-            continue
-        found = shape in shapes and against(shapes[shape], "train", BUILTIN_LAYERS)
-        if "fit" not in part or not found:
-            return []
-        limits = step_limits(part)
-        speedup = found[0]
-        shorter = 1 - speedup[0] / TRAINING_TARGET
-        beyond = (
-            f"Beyond their products' floors, `ChungGRU`'s loops take "
-            f"{100 * limits.excess_of_fit:.0f}% of its step"
-        )
-        if verdict(speedup, TRAINING_TARGET) == "met":
-            sentences = [f"The training target is met. {beyond}."]
-        elif shorter <= 0:
-            sentences = [
-                "The training target is a tie: the median speedup is above it, "
-                f"and its interval holds it. {beyond}."
-            ]
+            sentences = [] if shape not in PEAK_SHAPES else [eager_peak_text(part)]
         else:
-            sentences = [
-                f"{TRAINING_TARGET}× the fastest built-in asks for a step "
-                f"{100 * shorter:.0f}% shorter than now.",
-                f"{beyond}: "
-                + (
-                    "the paper's products leave room for the target, and the "
-                    "loops' time beyond them is what misses it."
-                    if limits.excess_of_fit > shorter
-                    else "the paper's products at their floors, with the rest "
-                    "of the step as it is, leave the target out of reach."
-                ),
-            ]
-        if shape in PEAK_SHAPES:
-            sentences.append(
-                f"With nothing but its products at their floors, the layer "
-                f"would reach {100 * limits.floor_share:.0f}% of the GEMM peak: "
-                + (
-                    "the products alone fall short of "
-                    if limits.floor_share <= PEAK_TARGET
-                    else "the time beyond them keeps it under "
+            found = shape in shapes and against(shapes[shape], "train", BUILTIN_LAYERS)
+            if not found:
+                return []
+            limits = step_limits(part)
+            sentences = training_limit_sentences(found[0], limits)
+            if shape in PEAK_SHAPES:
+                sentences.append(
+                    f"With nothing but its products at their floors, the layer "
+                    f"would reach {100 * limits.floor_share:.0f}% of the GEMM "
+                    f"peak: {peak_clause(limits.floor_share > PEAK_TARGET)}"
                 )
-                + f"{PEAK_TARGET:.0%}."
-            )
-        lines.append(f"- **{shape}**: " + " ".join(sentences))
+        if sentences:
+            lines.append(f"- **{shape}**: " + " ".join(sentences))
     return [*lines, ""]
+
+
+def training_limit_sentences(speedup: tuple, limits: StepLimits) -> list[str]:
+    """The training target at one shape, from the page's `speedup` over the
+    fastest built-in and the profile's `limits`."""
+    beyond = (
+        f"Beyond their products' floors, `ChungGRU`'s loops take "
+        f"{100 * limits.excess_of_fit:.0f}% of its step"
+    )
+    shorter = 1 - speedup[0] / TRAINING_TARGET
+    if verdict(speedup, TRAINING_TARGET) == "met":
+        return [f"The training target is met. {beyond}."]
+    if shorter <= 0:
+        return [
+            "The training target is a tie: the median speedup is above it, "
+            f"and its interval holds it. {beyond}."
+        ]
+    return [
+        f"{TRAINING_TARGET}× the fastest built-in asks for a step "
+        f"{100 * shorter:.0f}% shorter than now.",
+        f"{beyond}: "
+        + (
+            "the paper's products leave room for the target, and the loops' "
+            "time beyond them is what misses it."
+            if limits.excess_of_fit > shorter
+            else "the paper's products at their floors, with the rest of the "
+            "step as it is, leave the target out of reach."
+        ),
+    ]
+
+
+def peak_clause(products_reach_target: bool) -> str:
+    """Whether the products alone, at their floors, would reach the GEMM
+    peak target, as the end of a sentence."""
+    if products_reach_target:
+        return f"the time beyond the products keeps the layer under {PEAK_TARGET:.0%}."
+    return f"the products alone fall short of {PEAK_TARGET:.0%}."
 
 
 def eager_peak_text(part: dict) -> str:
     """What keeps PyTorch's eager training under half the GEMM peak, from one
     shape's profile rows, by part."""
 
-    floors = ("forward_floor", "backward_floor")
+    def fraction(key):
+        return part[key]["fraction_of_gemm_peak"]
 
-    def share(key):
-        return f"{100 * part[key]['fraction_of_gemm_peak']:.0f}%"
-
+    floors = min(fraction("forward_floor"), fraction("backward_floor"))
     return (
         f"In PyTorch's own loop the forward's and the backward's products at "
-        f"their floors run at {share('forward_floor')} and "
-        f"{share('backward_floor')} of the GEMM peak, where `ChungGRU`'s "
-        f"forward and backward passes run at {share('layer')} and "
-        f"`torch.nn.GRU`'s at {share('builtin')}: "
-        + (
-            "the time beyond the products keeps the layer under "
-            if min(part[key]["fraction_of_gemm_peak"] for key in floors) > PEAK_TARGET
-            else "the products alone fall short of "
-        )
-        + f"{PEAK_TARGET:.0%}."
+        f"their floors run at {100 * fraction('forward_floor'):.0f}% and "
+        f"{100 * fraction('backward_floor'):.0f}% of the GEMM peak, where "
+        f"`ChungGRU`'s forward and backward passes run at "
+        f"{100 * fraction('layer'):.0f}% and `torch.nn.GRU`'s at "
+        f"{100 * fraction('builtin'):.0f}%: {peak_clause(floors > PEAK_TARGET)}"
     )
+
+
+def profile_parts(report: dict) -> dict[str, dict[str, dict]]:
+    """A training-step profile's rows, by shape, then by part."""
+    parts = {shape: {} for shape in report["settings"]["shapes"]}
+    for row in report["results"]:
+        parts[row["shape"]][row["part"]] = row
+    return parts
 
 
 def profile_for(backend: str) -> dict | None:
@@ -574,8 +582,7 @@ def step_limits(part: dict) -> StepLimits:
 def profile_findings(report: dict) -> list[str]:
     """What the profile says, shape by shape, as sentences with its numbers."""
     findings = []
-    for shape in report["settings"]["shapes"]:
-        part = {r["part"]: r for r in report["results"] if r["shape"] == shape}
+    for shape, part in profile_parts(report).items():
 
         def ms(key, part=part):
             return part[key]["ms_per_batch"]
