@@ -60,9 +60,11 @@ def run(
         return states
     forward = _xla_compiled(loop.forward)
     # Not `loop.accumulating_backward`, which JAX runs: compiled here, it
-    # trained `ChungGRU` 1.09x as fast as the revision before it at the
-    # Benchmarks page's large shape, but 0.78x at the long one
-    # (`benchmarks/compare_commits.py`, 12 rounds).
+    # trained `ChungGRU` 1.01x [0.95, 1.03] as fast as this pass at the
+    # Benchmarks page's large shape and 0.71x [0.68, 0.74] at the long one;
+    # nor the loop and the weight products after it as one compiled call:
+    # 0.98x [0.93, 1.02] and 0.97x [0.90, 1.05] (`benchmarks/compare_commits.py`
+    # against this revision, 16 rounds each, 2026-12-03).
     backward_loop = _xla_compiled(loop.backward_loop)
 
     def unwatched(function):
