@@ -31,6 +31,10 @@ parts are XLA programs, each backend's own XLA:
   recurrent products as one large GEMM, the rate those FLOPs reach outside
   a loop.
 
+It also records, from the compiled program's text, what runs the forward
+loop's products: XLA's own dot, or a library XLA hands them to (YNNPACK,
+XNNPACK, oneDNN).
+
 On PyTorch (`KERAS_BACKEND=torch`) the parts are eager: `torch.nn.GRU`'s and
 `ChungGRU`'s forward and backward passes, and the same floors in PyTorch's
 own loop.
@@ -76,6 +80,13 @@ ONE_PRODUCT_FLOOR = "floor: one product of all gates a step (GRU(), torch.nn.GRU
 # the best of them all is the peak. On a shared machine the best of a few, at
 # one moment, moved by a quarter between runs.
 GEMM_REPEATS = 10
+# What marks, in a compiled XLA program's text, a product that XLA hands to
+# a library; an unmarked `dot` runs in XLA's own code.
+LIBRARY_MARKERS = {
+    "__ynn_fusion": "YNNPACK",
+    "__xnn_fusion": "XNNPACK",
+    "__onednn": "oneDNN",
+}
 # Batches per timed `fit` call, as in `recurrent_throughput.py`: one call's
 # own setup is then shared between them.
 FIT_BATCHES = 8
@@ -457,6 +468,52 @@ def torch_parts(shape: dict) -> dict:
 
 
 PARTS = {"jax": jax_parts, "tensorflow": tensorflow_parts, "torch": torch_parts}
+
+
+def products_library(compiled: str) -> str:
+    """What runs the products of a compiled XLA program, from its text."""
+    found = [name for marker, name in LIBRARY_MARKERS.items() if marker in compiled]
+    return " and ".join(found) or "XLA's own dot"
+
+
+def _forward_loop(inputs, initial_state, recurrent_kernel, kernel, bias):
+    """The layer's forward loop, each step projecting its own inputs."""
+    from keras_gru_cell._fused import loop
+
+    return loop.forward(
+        inputs, initial_state, recurrent_kernel, None, None, kernel=kernel, bias=bias
+    )
+
+
+def _forward_loop_arguments(shape: dict) -> tuple:
+    a = _arrays(shape)
+    names = ("inputs", "initial_state", "recurrent_kernel", "kernel", "bias")
+    return tuple(a[name] for name in names)
+
+
+def jax_forward_loop_text(shape: dict) -> str:
+    """The compiled text of the layer's forward loop at `shape` on JAX."""
+    import jax
+
+    lowered = jax.jit(_forward_loop).lower(*_forward_loop_arguments(shape))
+    return lowered.compile().as_text()
+
+
+def tensorflow_forward_loop_text(shape: dict) -> str:
+    """The compiled text of the layer's forward loop at `shape` on
+    TensorFlow."""
+    import tensorflow as tf
+
+    forward = tf.function(_forward_loop, jit_compile=True)
+    arguments = map(tf.constant, _forward_loop_arguments(shape))
+    return forward.experimental_get_compiler_ir(*arguments)(stage="optimized_hlo")
+
+
+# The backends whose loops XLA compiles, and the compiled text of each one's.
+FORWARD_LOOP_TEXTS = {
+    "jax": jax_forward_loop_text,
+    "tensorflow": tensorflow_forward_loop_text,
+}
 # PyTorch's profile times the layers' passes beside `torch.nn.GRU`'s, not `fit`.
 FIT_BACKENDS = ("jax", "tensorflow")
 
@@ -531,6 +588,16 @@ def run(args) -> dict:
             "gemm_rates_gflops": {name: rate / 1e9 for name, rate in rates.items()},
             "gemm_timing": f"the best of {GEMM_REPEATS} products before the parts "
             f"were timed and {GEMM_REPEATS} after",
+            **(
+                {
+                    "forward_loop_products": {
+                        name: products_library(FORWARD_LOOP_TEXTS[backend](shape))
+                        for name, shape in shapes.items()
+                    }
+                }
+                if backend in FORWARD_LOOP_TEXTS
+                else {}
+            ),
         },
         "results": results,
     }

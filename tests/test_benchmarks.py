@@ -267,6 +267,10 @@ def test_step_profile_times_every_part_and_its_share_of_the_best_gemm_rate(
         (tmp_path / f"training_step_profile_{backend}.json").read_text()
     )
     assert {row["part"] for row in report["results"]} == parts
+    # XLA's backends say what ran their compiled loop's products; PyTorch's
+    # loop is eager.
+    libraries = report["settings"].get("forward_loop_products", {})
+    assert set(libraries) == ({"tiny"} if backend != "torch" else set())
     rates = report["settings"]["gemm_rates_gflops"]
     assert set(rates) == {"numpy 256", f"{backend} 256"}
     # The peak is the best library's rate, whichever that is on the machine.
@@ -285,6 +289,18 @@ def test_step_profile_counts_the_recurrent_products_of_one_pass():
 
     # h (64x256) times U (256x768), two FLOPs a multiply-add, every step.
     assert profile.recurrent_flops(shape) == 100 * 2 * 64 * 256 * 768
+
+
+def test_step_profile_tells_a_library_call_from_xlas_own_dot():
+    profile = load_script("training_step_profile")
+    own = "%dot.8 = f32[64,256]{1,0} dot(%p.1, %p.2), lhs_contracting_dims={1}"
+    handed = (
+        "%ynn_fusion = f32[64,256]{1,0} fusion(%p.1, %p.2), kind=kCustom, "
+        'backend_config={"fusion_config":{"kind":"__ynn_fusion"}}'
+    )
+
+    assert profile.products_library(own) == "XLA's own dot"
+    assert profile.products_library(f"{own}\n{handed}") == "YNNPACK"
 
 
 def test_crossover_times_fit_with_each_backward_pass_in_its_own_process(tmp_path):

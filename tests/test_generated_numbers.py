@@ -359,6 +359,36 @@ def test_limits_text_sets_the_speedup_beside_the_loops_share_of_the_step(
 
 
 @pytest.mark.parametrize(
+    ("recorded", "ending"),
+    [
+        ({"large": "YNNPACK"}, "product; the compiled loop runs them with YNNPACK."),
+        # A profile from before the library was recorded.
+        (None, "whose reset gate acts after the product."),
+    ],
+)
+def test_profile_findings_name_what_ran_the_loops_products_where_recorded(
+    recorded, ending
+):
+    rows = {
+        **step_profile(),
+        "one_product_floor": {"ms_per_batch": 10, "fraction_of_gemm_peak": 0.0},
+    }
+    settings = {"shapes": {"large": {}}}
+    if recorded is not None:
+        settings["forward_loop_products"] = recorded
+    report = {
+        "settings": settings,
+        "results": [
+            {"shape": "large", "part": key, **row} for key, row in rows.items()
+        ],
+    }
+
+    (finding,) = collect_benchmarks().profile_findings(report)
+
+    assert finding.endswith(ending)
+
+
+@pytest.mark.parametrize(
     ("floor_fraction", "says"),
     [
         (0.6, "the time beyond the products keeps the layer under 50%."),
