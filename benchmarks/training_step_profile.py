@@ -134,6 +134,22 @@ def _arrays(shape: dict) -> dict:
     }
 
 
+def _forward_loop(inputs, initial_state, recurrent_kernel, kernel, bias):
+    """The layer's forward loop, each step projecting its own inputs."""
+    from keras_gru_cell._fused import loop
+
+    return loop.forward(
+        inputs, initial_state, recurrent_kernel, None, None, kernel=kernel, bias=bias
+    )
+
+
+def _forward_loop_arguments(shape: dict) -> tuple:
+    """`_forward_loop`'s arguments at `shape`, from `_arrays`."""
+    a = _arrays(shape)
+    names = ("inputs", "initial_state", "recurrent_kernel", "kernel", "bias")
+    return tuple(a[name] for name in names)
+
+
 def _fit(shape: dict, children: list) -> Part:
     """`fit`'s whole step for `ChungGRU`, default-compiled, in a process of
     its own as on the Benchmarks page (`recurrent_throughput.measure` says
@@ -258,18 +274,7 @@ def jax_parts(shape: dict) -> dict:
         states, pullback = jax.vjp(fused, recurrent_kernel, kernel, bias)
         return states, pullback(d_states)
 
-    @jax.jit
-    def forward(inputs, initial_state, recurrent_kernel, kernel, bias):
-        return loop.forward(
-            inputs,
-            initial_state,
-            recurrent_kernel,
-            None,
-            None,
-            kernel=kernel,
-            bias=bias,
-        )
-
+    forward = jax.jit(_forward_loop)
     arguments = (a["inputs"], initial_state, u, a["kernel"], bias)
     states, (gates, candidates) = forward(*arguments)
     residuals = (a["d_states"], states, gates, candidates)
@@ -476,21 +481,6 @@ def products_library(compiled: str) -> str:
     return " and ".join(found) or "XLA's own dot"
 
 
-def _forward_loop(inputs, initial_state, recurrent_kernel, kernel, bias):
-    """The layer's forward loop, each step projecting its own inputs."""
-    from keras_gru_cell._fused import loop
-
-    return loop.forward(
-        inputs, initial_state, recurrent_kernel, None, None, kernel=kernel, bias=bias
-    )
-
-
-def _forward_loop_arguments(shape: dict) -> tuple:
-    a = _arrays(shape)
-    names = ("inputs", "initial_state", "recurrent_kernel", "kernel", "bias")
-    return tuple(a[name] for name in names)
-
-
 def jax_forward_loop_text(shape: dict) -> str:
     """The compiled text of the layer's forward loop at `shape` on JAX."""
     import jax
@@ -579,7 +569,7 @@ def run(args) -> dict:
                 f"{100 * flops / seconds / peak:5.1f}% of the GEMM peak",
                 flush=True,
             )
-    return {
+    report = {
         **environment(),
         "settings": {
             "command": shlex.join([f"KERAS_BACKEND={backend}", "python", *sys.argv]),
@@ -588,19 +578,15 @@ def run(args) -> dict:
             "gemm_rates_gflops": {name: rate / 1e9 for name, rate in rates.items()},
             "gemm_timing": f"the best of {GEMM_REPEATS} products before the parts "
             f"were timed and {GEMM_REPEATS} after",
-            **(
-                {
-                    "forward_loop_products": {
-                        name: products_library(FORWARD_LOOP_TEXTS[backend](shape))
-                        for name, shape in shapes.items()
-                    }
-                }
-                if backend in FORWARD_LOOP_TEXTS
-                else {}
-            ),
         },
         "results": results,
     }
+    if backend in FORWARD_LOOP_TEXTS:
+        report["settings"]["forward_loop_products"] = {
+            name: products_library(FORWARD_LOOP_TEXTS[backend](shape))
+            for name, shape in shapes.items()
+        }
+    return report
 
 
 def parse_args(argv=None):

@@ -632,13 +632,13 @@ def profile_findings(report: dict) -> list[str]:
             f"{limits.excess_ms:,.1f} ms, {100 * limits.excess_of_fit:.0f}% of "
             "`fit`'s step: the gates' elementwise math, the loops' reads and "
             "writes, and the weight products above the rate of one large GEMM.",
-            f"In XLA's loop, {products}{products_library(report, shape)}.",
+            f"In XLA's loop, {products}{products_library_clause(report, shape)}.",
         ]
         findings.append(f"- **{shape}**: " + " ".join(sentences))
     return findings
 
 
-def products_library(report: dict, shape: str) -> str:
+def products_library_clause(report: dict, shape: str) -> str:
     """What ran the compiled forward loop's products at `shape`, as the end
     of a sentence, where the profile recorded it."""
     library = report["settings"].get("forward_loop_products", {}).get(shape)
