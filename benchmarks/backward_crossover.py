@@ -21,6 +21,13 @@ compile, that its pass is the one that ran. Timed in one process instead,
 the two programs taking turns, the passes ran at other speeds: at the long
 shape accumulating came out slower or tied.
 
+Memory decides as well as arithmetic. Timed apart, the pass after the loop
+runs faster at the long shape (`training_step_profile.py`); in `fit`, one
+program with the forward pass, it also keeps every step's gradients, and
+the step's temporaries outgrow the block glibc's malloc reuses, so every
+step maps them afresh from the kernel. That profile times the layer's
+passes so, under a distribution, and measures what each part maps fresh.
+
 To reproduce (writes `benchmarks/results/backward_crossover_jax.json`):
 
     KERAS_BACKEND=jax python benchmarks/backward_crossover.py

@@ -23,7 +23,8 @@ parts are XLA programs, each backend's own XLA:
   JAX a loop that adds each step's share of the weight gradients; on
   TensorFlow the loop, then the weight products over all steps at once) and
   its loop alone; on JAX also the backward pass that runs under a Keras
-  distribution instead (its loop, then the weight products);
+  distribution instead (its loop, then the weight products), timed apart and
+  in one program with the forward pass, as `fit` would run it;
 - floors: the forward's two dependent products a step, `h U_zr` and then
   `(r h) U_h`; the backward's two, `d_h~ U_h^T` and then `d_zr U_zr^T`; one
   product of all three gates a step, `h U`, the structure of `GRU()` and
@@ -33,7 +34,12 @@ parts are XLA programs, each backend's own XLA:
 
 It also records, from the compiled program's text, what runs the forward
 loop's products: XLA's own dot, or a library XLA hands them to (YNNPACK,
-XNNPACK, oneDNN).
+XNNPACK, oneDNN); and, for every part, the memory its process maps fresh
+from the kernel a batch (its minor page faults, from `/proc`). XLA's CPU
+runtime allocates a program's temporaries as one block each call, and glibc
+maps a block larger than `GLIBC_MMAP_CEILING` fresh every time (mallopt(3),
+`M_MMAP_THRESHOLD`): every page of it then faults in again, and the same
+arithmetic takes longer in one large program than in its parts.
 
 On PyTorch (`KERAS_BACKEND=torch`) the parts are eager: `torch.nn.GRU`'s and
 `ChungGRU`'s forward and backward passes, and the same floors in PyTorch's
@@ -50,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shlex
 import statistics
 import sys
@@ -60,6 +67,7 @@ from typing import NamedTuple
 
 import keras
 import numpy as np
+from backward_crossover import traced_passes
 from keras import ops
 from recurrent_throughput import RESULTS_DIR
 from recurrent_throughput import SHAPES
@@ -90,6 +98,10 @@ LIBRARY_MARKERS = {
 # Batches per timed `fit` call, as in `recurrent_throughput.py`: one call's
 # own setup is then shared between them.
 FIT_BATCHES = 8
+# The largest block glibc's malloc takes back into its own heap on 64-bit
+# Linux, the top of `M_MMAP_THRESHOLD`'s range (mallopt(3)): a freed block
+# above it goes back to the kernel, and the next one is mapped afresh.
+GLIBC_MMAP_CEILING = 32 * 2**20
 
 
 class Part(NamedTuple):
@@ -99,6 +111,7 @@ class Part(NamedTuple):
     function: Callable[[], object]
     flops: float  # per batch
     batches: int = 1  # per call of `function`
+    pid: int | None = None  # the process that runs it, if not this one
 
 
 def recurrent_flops(shape: dict) -> float:
@@ -121,8 +134,9 @@ def _arrays(shape: dict) -> dict:
     inputs, _ = _data(shape, 1)
     limit = (6 / (d + 3 * h)) ** 0.5
     orthogonal, _ = np.linalg.qr(rng.normal(size=(3 * h, h)))
+    d_last = rng.normal(size=(b, h)).astype("float32")
     d_states = np.zeros((t, b, h), "float32")
-    d_states[-1] = rng.normal(size=(b, h))
+    d_states[-1] = d_last
     return {
         "inputs": np.ascontiguousarray(inputs.transpose(1, 0, 2)),
         "kernel": rng.uniform(-limit, limit, size=(d, 3 * h)).astype("float32"),
@@ -130,17 +144,21 @@ def _arrays(shape: dict) -> dict:
         "initial_state": np.zeros((b, h), "float32"),
         "recurrent_kernel": orthogonal.T.astype("float32"),
         "d_states": d_states,
+        "d_last": d_last,
         "state": rng.normal(size=(b, h)).astype("float32"),
     }
 
 
 def _forward_loop(inputs, initial_state, recurrent_kernel, kernel, bias):
-    """The layer's forward loop, each step projecting its own inputs."""
+    """The layer's forward loop, each step projecting its own inputs, as in
+    `fit` of a model that reads the last state: that state and the
+    residuals."""
     from keras_gru_cell._fused import loop
 
-    return loop.forward(
+    states, residuals = loop.forward(
         inputs, initial_state, recurrent_kernel, None, None, kernel=kernel, bias=bias
     )
+    return states[-1], residuals
 
 
 def _forward_loop_arguments(shape: dict) -> tuple:
@@ -162,12 +180,14 @@ def _fit(shape: dict, children: list) -> Part:
         lambda: turns.timed(child, "train"),
         3 * forward_flops(shape),
         FIT_BATCHES,
+        child.pid,
     )
 
 
 def _floors(arrays: dict, states, shape: dict, jit, ready) -> dict:
     """The floors at `shape`, in `keras.ops`, each compiled by `jit` and
-    waited for by `ready`, by key.
+    waited for by `ready`, by key; `states` are every step's, `(time, batch,
+    units)`, for the one large GEMM.
 
     They keep a step's products dependent as the GRU's are, with one cheap
     multiply between them so that the values stay bounded; as in the layer's
@@ -228,7 +248,7 @@ def _passes(
     """The layer's passes at `shape`, by key, each waited for by `ready`:
     `functions` are the layer's forward and backward passes, its forward
     loop and its backward pass, which take `arguments` (the inputs, initial
-    state and weights) after the cotangent of the states and the residuals,
+    state and weights) after the cotangent of the last state and the residuals,
     respectively; that cotangent is the residuals' first item."""
     layer, forward, backward = functions
     step = 3 * forward_flops(shape)
@@ -263,27 +283,37 @@ def jax_parts(shape: dict) -> dict:
     # step slower than it runs in `fit`.
     initial_state, bias = a["initial_state"], a["bias"]
 
-    # As in `fit`, the gradients are the weights', not the inputs'.
-    @jax.jit
-    def layer(inputs, initial_state, recurrent_kernel, kernel, bias, d_states):
-        def fused(*weights):
-            return jax_loop.run(
-                inputs, initial_state, weights[0], None, None, *weights[1:]
-            )
+    # As in `fit`, the gradients are the weights', not the inputs'. Each call
+    # makes a function of its own, with a compilation cache of its own.
+    def make_layer():
+        @jax.jit
+        def layer(inputs, initial_state, recurrent_kernel, kernel, bias, d_last):
+            def fused(*weights):
+                return jax_loop.run(
+                    inputs,
+                    initial_state,
+                    weights[0],
+                    None,
+                    None,
+                    *weights[1:],
+                    last_only=True,
+                )
 
-        states, pullback = jax.vjp(fused, recurrent_kernel, kernel, bias)
-        return states, pullback(d_states)
+            last, pullback = jax.vjp(fused, recurrent_kernel, kernel, bias)
+            return last, pullback(d_last)
 
+        return layer
+
+    layer = make_layer()
     forward = jax.jit(_forward_loop)
     arguments = (a["inputs"], initial_state, u, a["kernel"], bias)
-    states, (gates, candidates) = forward(*arguments)
-    residuals = (a["d_states"], states, gates, candidates)
+    _, (previous, gates, candidates) = forward(*arguments)
+    residuals = (a["d_last"], previous, gates, candidates)
 
     @jax.jit
     def backward(residuals, inputs, initial_state, recurrent_kernel, kernel, bias):
         _, *gradients = loop.accumulating_backward(
             *residuals,
-            initial_state,
             recurrent_kernel,
             None,
             None,
@@ -298,17 +328,15 @@ def jax_parts(shape: dict) -> dict:
         residuals, inputs, initial_state, recurrent_kernel, kernel, bias
     ):
         d_projected, *gradients = loop.backward(
-            *residuals, initial_state, recurrent_kernel, None, None
+            *residuals, recurrent_kernel, None, None
         )
         _, *weights = loop.project_backward(d_projected, inputs, kernel, bias)
         return *gradients, *weights
 
-    previous = jnp.concatenate([initial_state[None], states[:-1]])
-
     @jax.jit
-    def backward_loop(d_states, previous, gates, candidates, recurrent_kernel):
+    def backward_loop(d_last, previous, gates, candidates, recurrent_kernel):
         return loop.backward_loop(
-            d_states, previous, gates, candidates, recurrent_kernel, None, None
+            d_last, previous, gates, candidates, recurrent_kernel, None, None
         )
 
     def ready(function, *args):
@@ -322,8 +350,23 @@ def jax_parts(shape: dict) -> dict:
         residuals,
         shape,
     )
+    # `jax_loop` picks its backward pass as it traces, so the first call,
+    # under a one-device distribution, fixes the pass of every later one.
+    layer_distributed = make_layer()
+    distribution = keras.distribution.DataParallel(
+        devices=keras.distribution.list_devices()[:1]
+    )
+    with distribution.scope():
+        ran = traced_passes(ready(layer_distributed, *arguments, residuals[0]))
+    if ran != {"backward"}:
+        raise SystemExit(f"under a distribution, the layer ran {sorted(ran)}")
     return {
         **passes,
+        "layer_distributed": Part(
+            "layer under a distribution: forward and backward",
+            ready(layer_distributed, *arguments, residuals[0]),
+            passes["layer"].flops,
+        ),
         "backward_distributed": Part(
             "backward under a distribution: loop, then weight products",
             ready(backward_distributed, residuals, *arguments),
@@ -331,10 +374,10 @@ def jax_parts(shape: dict) -> dict:
         ),
         "backward_loop": Part(
             "that backward loop alone",
-            ready(backward_loop, a["d_states"], previous, gates, candidates, u),
+            ready(backward_loop, a["d_last"], previous, gates, candidates, u),
             recurrent_flops(shape),
         ),
-        **_floors(a, states, shape, jax.jit, ready),
+        **_floors(a, previous, shape, jax.jit, ready),
     }
 
 
@@ -349,20 +392,22 @@ def tensorflow_parts(shape: dict) -> dict:
     u = a["recurrent_kernel"]
     arguments = (a["inputs"], a["initial_state"], u, a["kernel"], a["bias"])
     # The compiled loops `fit` runs, from the cache the layer reads.
-    forward = tensorflow_loop._xla_compiled(loop.forward)
+    forward = tensorflow_loop._xla_compiled(tensorflow_loop._forward_to_last_state)
     backward_loop = tensorflow_loop._xla_compiled(loop.backward_loop)
 
     # As in `fit`: a graph that calls the compiled loops, and the gradients
     # of the weights, not of the inputs.
     @tf.function
-    def layer(inputs, initial_state, recurrent_kernel, kernel, bias, d_states):
+    def layer(inputs, initial_state, recurrent_kernel, kernel, bias, d_last):
         weights = (recurrent_kernel, kernel, bias)
         with tf.GradientTape() as tape:
             tape.watch(weights)
-            states = tensorflow_loop.run(
-                inputs, initial_state, recurrent_kernel, None, None, kernel, bias, True
+            last = tensorflow_loop.run(
+                *(inputs, initial_state, recurrent_kernel, None, None, kernel, bias),
+                training=True,
+                last_only=True,
             )
-        return states, tape.gradient(states, weights, output_gradients=d_states)
+        return last, tape.gradient(last, weights, output_gradients=d_last)
 
     def forward_pass(inputs, initial_state, recurrent_kernel, kernel, bias):
         return forward(
@@ -376,18 +421,16 @@ def tensorflow_parts(shape: dict) -> dict:
             bias=bias,
         )
 
-    states, (gates, candidates) = forward_pass(*arguments)
-    residuals = (a["d_states"], states, gates, candidates)
+    _, (previous, gates, candidates) = forward_pass(*arguments)
+    residuals = (a["d_last"], previous, gates, candidates)
 
     @tf.function
     def backward(residuals, inputs, initial_state, recurrent_kernel, kernel, bias):
         d_projected, *gradients = loop.backward(
-            *residuals, initial_state, recurrent_kernel, None, None, loop=backward_loop
+            *residuals, recurrent_kernel, None, None, loop=backward_loop
         )
         _, *weights = loop.project_backward(d_projected, inputs, kernel, bias)
         return *gradients, *weights
-
-    previous = tf.concat([a["initial_state"][None], states[:-1]], axis=0)
 
     def ready(function, *args):
         # TensorFlow's eager calls return once their results are computed.
@@ -406,7 +449,7 @@ def tensorflow_parts(shape: dict) -> dict:
             "that backward loop alone",
             ready(
                 backward_loop,
-                a["d_states"],
+                a["d_last"],
                 previous,
                 gates,
                 candidates,
@@ -416,7 +459,9 @@ def tensorflow_parts(shape: dict) -> dict:
             ),
             recurrent_flops(shape),
         ),
-        **_floors(a, states, shape, lambda f: tf.function(f, jit_compile=True), ready),
+        **_floors(
+            a, previous, shape, lambda f: tf.function(f, jit_compile=True), ready
+        ),
     }
 
 
@@ -508,20 +553,45 @@ FORWARD_LOOP_TEXTS = {
 FIT_BACKENDS = ("jax", "tensorflow")
 
 
+def minor_faults(pid: int | None = None) -> int:
+    """The minor page faults process `pid` (this one by default) has taken,
+    the tenth field of its `/proc/<pid>/stat`."""
+    stat = Path(f"/proc/{pid or 'self'}/stat").read_text()
+    # The second field, the command's name, may hold spaces; it ends at the
+    # last parenthesis, and the third field follows it.
+    return int(stat.rpartition(")")[2].split()[7])
+
+
+class Measured(NamedTuple):
+    """One part's medians over the rounds."""
+
+    seconds: float  # a call
+    faults: float  # minor page faults a call, in the process that ran it
+    rounds: int
+
+
 def measure(parts: dict, min_rounds: int, max_seconds: float) -> dict:
-    """Median seconds of each part, the parts taking turns round by round so
-    that a shared machine's load falls on all of them alike."""
+    """Each part's `Measured`, the parts taking turns round by round so that
+    a shared machine's load falls on all of them alike."""
     for part in parts.values():
         part.function()
     times = {name: [] for name in parts}
+    faults = {name: [] for name in parts}
     start = time.perf_counter()
     while (
         len(next(iter(times.values()))) < min_rounds
         or time.perf_counter() - start < max_seconds
     ):
         for name, part in parts.items():
+            before = minor_faults(part.pid)
             times[name].append(turns.seconds(part.function))
-    return {name: (statistics.median(t), len(t)) for name, t in times.items()}
+            faults[name].append(minor_faults(part.pid) - before)
+    return {
+        name: Measured(
+            statistics.median(times[name]), statistics.median(faults[name]), len(t)
+        )
+        for name, t in times.items()
+    }
 
 
 def run(args) -> dict:
@@ -548,8 +618,9 @@ def run(args) -> dict:
     rates = {name: max(rate, later[name]) for name, rate in rates.items()}
     peak = max(rates.values())
     results = []
+    page_mib = resource.getpagesize() / 2**20
     for shape_name, (parts, times) in timed.items():
-        for key, (seconds, rounds) in times.items():
+        for key, (seconds, faults, rounds) in times.items():
             part = parts[key]
             flops = part.flops
             seconds /= part.batches
@@ -561,12 +632,14 @@ def run(args) -> dict:
                     "ms_per_batch": 1e3 * seconds,
                     "gflop": flops / 1e9,
                     "fraction_of_gemm_peak": flops / seconds / peak,
+                    "fresh_mib_per_batch": faults * page_mib / part.batches,
                     "rounds": rounds,
                 }
             )
             print(
                 f"{shape_name:6} {part.label:62} {1e3 * seconds:9.2f} ms "
-                f"{100 * flops / seconds / peak:5.1f}% of the GEMM peak",
+                f"{100 * flops / seconds / peak:5.1f}% of the GEMM peak "
+                f"{faults * page_mib / part.batches:7.1f} MiB mapped fresh",
                 flush=True,
             )
     report = {
@@ -578,6 +651,7 @@ def run(args) -> dict:
             "gemm_rates_gflops": {name: rate / 1e9 for name, rate in rates.items()},
             "gemm_timing": f"the best of {GEMM_REPEATS} products before the parts "
             f"were timed and {GEMM_REPEATS} after",
+            "glibc_mmap_ceiling_mib": GLIBC_MMAP_CEILING / 2**20,
         },
         "results": results,
     }

@@ -220,6 +220,7 @@ def test_commit_comparison_times_both_revisions_in_turn_and_names_their_commits(
             {
                 "fit",
                 "layer",
+                "layer_distributed",
                 "forward",
                 "backward",
                 "backward_distributed",
@@ -281,6 +282,7 @@ def test_step_profile_times_every_part_and_its_share_of_the_best_gemm_rate(
         assert row["fraction_of_gemm_peak"] == pytest.approx(
             row["gflop"] / seconds / max(rates.values())
         )
+        assert row["fresh_mib_per_batch"] >= 0
 
 
 def test_step_profile_counts_the_recurrent_products_of_one_pass():
@@ -289,6 +291,17 @@ def test_step_profile_counts_the_recurrent_products_of_one_pass():
 
     # h (64x256) times U (256x768), two FLOPs a multiply-add, every step.
     assert profile.recurrent_flops(shape) == 100 * 2 * 64 * 256 * 768
+
+
+def test_step_profile_counts_the_page_faults_of_touching_fresh_memory():
+    profile = load_script("training_step_profile")
+    before = profile.minor_faults(os.getpid())
+
+    # Above glibc's ceiling, NumPy's buffer is mapped afresh; writing it
+    # faults its pages in, however large the kernel makes them.
+    np.ones(2 * profile.GLIBC_MMAP_CEILING, np.uint8)
+
+    assert profile.minor_faults() > before
 
 
 def test_step_profile_tells_a_library_call_from_xlas_own_dot():

@@ -388,6 +388,64 @@ def test_profile_findings_name_what_ran_the_loops_products_where_recorded(
     assert finding.endswith(ending)
 
 
+def jax_profile(fresh):
+    """A JAX profile of `step_profile`'s shape with the one-program part: the
+    forward pass 20 ms and the backward under a distribution 25 ms apart, 60
+    in one program; with `fresh`, the MiB each part's process mapped."""
+    rows = {
+        **step_profile(),
+        "one_product_floor": {"ms_per_batch": 10, "fraction_of_gemm_peak": 0.0},
+        "layer_distributed": {"ms_per_batch": 60, "fraction_of_gemm_peak": 0.0},
+        "backward_distributed": {
+            "ms_per_batch": 25,
+            "gflop": 3.0,
+            "fraction_of_gemm_peak": 0.0,
+        },
+    }
+    settings = {"shapes": {"large": {}}}
+    if fresh:
+        settings["glibc_mmap_ceiling_mib"] = 32.0
+        for key, row in rows.items():
+            row["fresh_mib_per_batch"] = 40.0 if key == "layer_distributed" else 0.5
+    return {
+        "settings": settings,
+        "results": [
+            {"shape": "large", "part": key, "label": key, **row}
+            for key, row in rows.items()
+        ],
+    }
+
+
+def test_profile_findings_set_one_programs_time_and_fresh_memory_beside_its_parts():
+    (finding,) = collect_benchmarks().profile_findings(jax_profile(fresh=True))
+
+    assert finding.endswith(
+        "the backward pass under a distribution makes the layer's passes take "
+        "60.0 ms, against 45.0 ms for the two timed apart and 60.0 ms with the "
+        "backward pass `fit` runs; that program's process maps 40.0 MiB fresh "
+        "from the kernel a call, where its parts, timed apart, map 0.5 MiB at "
+        "most. XLA allocates a program's temporaries as one block a call, and "
+        "glibc maps a block above 32 MiB afresh every time, each page faulting "
+        "in again."
+    )
+
+
+def test_a_profile_without_fresh_memory_has_neither_its_column_nor_its_sentence():
+    collect = collect_benchmarks()
+    old = jax_profile(fresh=False)
+
+    (finding,) = collect.profile_findings(old)
+    header = collect.profile_table(old).splitlines()[0]
+
+    assert "fresh" not in finding
+    assert header == "| part | large: ms a batch | % peak |"
+    assert collect.profile_table(jax_profile(fresh=True)).splitlines()[:3] == [
+        "| part | large: ms a batch | % peak | MiB mapped fresh |",
+        "|---|---:|---:|---:|",
+        "| fit | 100.00 | 0.0 | 0.5 |",
+    ]
+
+
 @pytest.mark.parametrize(
     ("floor_fraction", "says"),
     [

@@ -69,6 +69,7 @@ def run(
     normalization=None,
     zoneout=0.0,
     zoneout_mask=None,
+    last_only=False,
 ):
     """Runs the recurrence over time-major inputs.
 
@@ -92,13 +93,18 @@ def run(
         zoneout: The zoneout rate.
         zoneout_mask: `None` (the expectation) or a boolean
             `(time, batch, units)`, True where a unit keeps its state.
+        last_only: Whether only the state after the last step is wanted. On
+            TensorFlow and JAX the hand-written backward pass then starts
+            from that state's gradient, and a training step holds no
+            sequence of gradients, mostly zeros, beside its residuals.
 
     The hand-written backward pass covers neither layer normalization nor
     zoneout: with either, the backend's autodiff differentiates the same
     forward loop, still fused in time.
 
     Returns:
-        The states after every step, `(time, batch, units)`.
+        The states after every step, `(time, batch, units)`; with
+        `last_only`, the state after the last, `(batch, units)`.
     """
     backend = keras.backend.backend()
     fused = has_hand_written_backward(
@@ -133,7 +139,9 @@ def run(
     if fused:
         backend_loop = importlib.import_module(_BACKEND_LOOPS[backend])
         mode = {"training": bool(training)} if backend == "tensorflow" else {}
-        return backend_loop.run(
+        if backend != "torch":
+            mode["last_only"] = last_only
+        states = backend_loop.run(
             sequence,
             initial_state,
             recurrent_kernel,
@@ -142,6 +150,8 @@ def run(
             **step_weights,
             **mode,
         )
+        # PyTorch's loop returns every state; the others, asked, the last.
+        return states[-1] if last_only and backend == "torch" else states
     states, _ = loop.forward(
         sequence,
         initial_state,
@@ -158,4 +168,4 @@ def run(
         zoneout=zoneout,
         zoneout_mask=zoneout_mask,
     )
-    return states
+    return states[-1] if last_only else states

@@ -7,7 +7,8 @@ batch, those shares would each be an all-reduce, so there the weight
 gradients are large matmuls after the loop (`loop.backward`), one all-reduce
 each. Undifferentiated, as in `predict`, a `custom_vjp` function runs its
 primal, `fused` below, which keeps no residuals; only `jax.grad` and its kin
-run `fused_forward`.
+run `fused_forward`. With `last_only`, both return the last state alone, and
+the backward pass starts from its gradient.
 """
 
 import jax
@@ -16,7 +17,16 @@ import keras
 from keras_gru_cell._fused import loop
 
 
-def run(inputs, initial_state, recurrent_kernel, mask, recurrent_mask, kernel, bias):
+def run(
+    inputs,
+    initial_state,
+    recurrent_kernel,
+    mask,
+    recurrent_mask,
+    kernel,
+    bias,
+    last_only=False,
+):
     @jax.custom_vjp
     def fused(
         inputs, initial_state, recurrent_kernel, mask, recurrent_mask, kernel, bias
@@ -31,12 +41,12 @@ def run(inputs, initial_state, recurrent_kernel, mask, recurrent_mask, kernel, b
             kernel=kernel,
             bias=bias,
         )
-        return states
+        return states[-1] if last_only else states
 
     def fused_forward(
         inputs, initial_state, recurrent_kernel, mask, recurrent_mask, kernel, bias
     ):
-        states, (gates, candidates) = loop.forward(
+        states, (previous, gates, candidates) = loop.forward(
             inputs,
             initial_state,
             recurrent_kernel,
@@ -49,15 +59,14 @@ def run(inputs, initial_state, recurrent_kernel, mask, recurrent_mask, kernel, b
             inputs,
             kernel,
             bias,
-            states,
+            previous,
             gates,
             candidates,
-            initial_state,
             recurrent_kernel,
             mask,
             recurrent_mask,
         )
-        return states, residuals
+        return (states[-1] if last_only else states), residuals
 
     def fused_backward(residuals, d_states):
         inputs, kernel, bias, *loop_residuals = residuals

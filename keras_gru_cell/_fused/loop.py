@@ -37,7 +37,9 @@ def forward(
     zoneout=0.0,
     zoneout_mask=None,
 ):
-    """Returns `(states, (gates, candidates))`, all `(time, batch, ...)`.
+    """Returns `(states, (previous, gates, candidates))`, all
+    `(time, batch, ...)`, where `previous[t]` is the state step `t` started
+    from.
 
     `projected` is `(time, batch, 3 * units)`, `x_t W + b` for every step;
     given `kernel` (and `bias`), it is the inputs `(time, batch, input_dim)`
@@ -82,19 +84,29 @@ def forward(
             h = _zoneout.apply(h_prev, h, zoneout, inputs.get("keep"))
         if "mask" in inputs:
             h = ops.where(inputs["mask"], h, h_prev)
-        return h, ((h, gates, candidate) if residuals else (h,))
+        return h, ((h_prev, gates, candidate) if residuals else (h,))
 
     sequence = {"projected": projected}
     if mask is not None:
         sequence["mask"] = mask
     if zoneout_mask is not None:
         sequence["keep"] = zoneout_mask
-    _, outputs = scan(step, initial_state, sequence, 3 if residuals else 1)
-    return outputs[0], (outputs[1:] if residuals else None)
+    last, outputs = scan(step, initial_state, sequence, 3 if residuals else 1)
+    if not residuals:
+        return outputs[0], None
+    # The loop keeps the states its steps started from, which the backward
+    # pass reads, and not the states themselves: shifted by a step, those
+    # are a copy that XLA fuses into whatever reads it, or drops when only
+    # the last state is asked for (`run`'s `last_only`). Either way a
+    # training step holds one such array, not two.
+    previous = outputs[0]
+    states = ops.concatenate([previous[1:], last[None]], axis=0)
+    return states, outputs
 
 
 def recompute(projected, states, initial_state, recurrent_kernel):
-    """The residuals of `forward`, `(gates, candidates)`, from its states.
+    """The residuals of `forward`, `(previous, gates, candidates)`, from its
+    states.
 
     Step t's gates depend only on `x_t W + b` and `h_{t-1}`, and its
     candidate on those and its reset gate, so once the states are known they
@@ -114,21 +126,22 @@ def recompute(projected, states, initial_state, recurrent_kernel):
         projected[..., 2 * units :]
         + _ops.matmul(gates[..., units:] * previous, recurrent_kernel[:, 2 * units :])
     )
-    return gates, candidates
+    return previous, gates, candidates
 
 
 def backward(
     d_states,
-    states,
+    previous,
     gates,
     candidates,
-    initial_state,
     recurrent_kernel,
     mask,
     recurrent_mask,
     loop=None,
 ):
-    """Gradients w.r.t. `projected`, `initial_state` and `recurrent_kernel`.
+    """Gradients w.r.t. `projected`, `initial_state` and `recurrent_kernel`,
+    from `forward`'s residuals and the gradient of every state or of the last
+    alone (`_backward_sequence`).
 
     The first, `(d_gates, d_candidates)`, comes in two parts, the gradients
     of `projected[..., :2 * units]` and of `projected[..., 2 * units:]`:
@@ -136,7 +149,6 @@ def backward(
     products that read each part apart as well. `loop` runs `backward_loop`,
     compiled or not.
     """
-    previous = ops.concatenate([initial_state[None], states[:-1]], axis=0)
     d_initial, d_gates, d_candidates, recurrent_inputs, reset_inputs = (
         loop or backward_loop
     )(
@@ -231,27 +243,39 @@ def backward_loop(
     """
     step_backward = _step_backward(recurrent_kernel, recurrent_mask)
 
-    def step(d_carry, inputs):
+    def step(d_carry, step_inputs):
         d_prev, d_gates, d_candidate, h_rec, reset_input = step_backward(
-            d_carry, *inputs
+            d_carry, step_inputs
         )
         return d_prev, (d_gates, d_candidate, h_rec, reset_input)
 
-    sequence = (d_states, previous, gates, candidates)
-    if mask is not None:
-        sequence = (*sequence, mask)
-    d_initial, outputs = scan(
-        step, ops.zeros_like(previous[0]), sequence, 4, reverse=True
-    )
+    d_carry, sequence = _backward_sequence(d_states, previous, gates, candidates, mask)
+    d_initial, outputs = scan(step, d_carry, sequence, 4, reverse=True)
     return d_initial, *outputs
+
+
+def _backward_sequence(d_states, previous, gates, candidates, mask):
+    """A backward loop's initial carry and its per-step inputs.
+
+    `d_states` is the gradient of every step's state, `(time, batch, units)`,
+    which the steps add to the carried gradient; or of the last state alone,
+    `(batch, units)`, which the loop starts from instead. The second asks for
+    no sequence of gradients, mostly zeros, that a training step would
+    otherwise hold beside the residuals.
+    """
+    sequence = {"h_prev": previous, "gates": gates, "candidate": candidates}
+    if mask is not None:
+        sequence["mask"] = mask
+    if len(d_states.shape) == 2:
+        return d_states, sequence
+    return ops.zeros_like(previous[0]), {**sequence, "d_out": d_states}
 
 
 def accumulating_backward(
     d_states,
-    states,
+    previous,
     gates,
     candidates,
-    initial_state,
     recurrent_kernel,
     mask,
     recurrent_mask,
@@ -260,20 +284,23 @@ def accumulating_backward(
     bias,
 ):
     """`backward` and `project_backward` in one loop, whose steps add their
-    shares of the weight gradients as they go.
+    shares of the weight gradients as they go; `d_states` as in `backward`.
 
     Returns `(d_gates, d_candidates), d_initial, d_recurrent_kernel,
     d_kernel, d_bias`; the first, per step, is read only for the inputs'
     gradient (`project_backward`'s `d_inputs`), which XLA drops, with the
     loop's outputs, when nothing asks for it, as in `fit`. On JAX, at the
     Benchmarks page's large shape, it runs faster than `backward_loop` and
-    the large products after it, and at the long shape slower
-    (`benchmarks/training_step_profile.py` times both); the products
-    dominate the large shape's training. Each step's products sum over the
+    the large products after it, and at the long shape slower, each timed
+    apart (`benchmarks/training_step_profile.py`); the products dominate the
+    large shape's training. In one program with the forward pass, as in
+    `fit`, `backward` also keeps every step's gradients: at the long shape
+    the program's temporaries then outgrow the block glibc's malloc reuses,
+    every step maps them afresh, and this pass trains faster
+    (`benchmarks/backward_crossover.py`). Each step's products sum over the
     batch, though: under data parallelism that sum would be an all-reduce a
     step, so a distributed JAX program runs `backward`.
     """
-    previous = ops.concatenate([initial_state[None], states[:-1]], axis=0)
     step_backward = _step_backward(recurrent_kernel, recurrent_mask)
     # A 16-bit sum over hundreds of steps would lose the small ones.
     dtype = keras.backend.standardize_dtype(recurrent_kernel.dtype)
@@ -284,9 +311,9 @@ def accumulating_backward(
 
     def step(carry, step_inputs):
         d_carry, d_recurrent, d_kernel, d_bias = carry
-        x_t, *loop_inputs = step_inputs
+        x_t = step_inputs["x"]
         d_prev, d_gates, d_candidate, h_rec, reset_input = step_backward(
-            d_carry, *loop_inputs
+            d_carry, step_inputs
         )
         d_recurrent = d_recurrent + ops.concatenate(
             [product(h_rec, d_gates), product(reset_input, d_candidate)], axis=1
@@ -300,13 +327,12 @@ def accumulating_backward(
         )
         return (d_prev, d_recurrent, d_kernel, d_bias), (d_gates, d_candidate)
 
-    sequence = (inputs, d_states, previous, gates, candidates)
-    if mask is not None:
-        sequence = (*sequence, mask)
+    d_carry, sequence = _backward_sequence(d_states, previous, gates, candidates, mask)
+    sequence["x"] = inputs
     # Without a bias, its sum is formed and dropped: the carry keeps one
     # structure.
     init = (
-        ops.zeros_like(initial_state),
+        d_carry,
         *(
             ops.zeros(shape, accumulate_in)
             for shape in (recurrent_kernel.shape, kernel.shape, kernel.shape[1:])
@@ -325,7 +351,7 @@ def accumulating_backward(
 
 def _step_backward(recurrent_kernel, recurrent_mask):
     """One step of the backward pass, as a function of the carried gradient
-    and the step's `(d_out, h_prev, gates, candidate[, mask])`.
+    and the step's inputs from `_backward_sequence`.
 
     It returns the gradient for the step before, the pre-activation
     gradients of the gates and of the candidate, and the operands of the
@@ -335,9 +361,11 @@ def _step_backward(recurrent_kernel, recurrent_mask):
     kernel_zr_t = ops.transpose(recurrent_kernel[:, : 2 * units])
     kernel_h_t = ops.transpose(recurrent_kernel[:, 2 * units :])
 
-    def step(d_carry, d_out, h_prev, gates_t, candidate, mask_t=None):
+    def step(d_carry, step_inputs):
+        h_prev, gates_t = step_inputs["h_prev"], step_inputs["gates"]
+        candidate, mask_t = step_inputs["candidate"], step_inputs.get("mask")
         h_rec = h_prev if recurrent_mask is None else h_prev * recurrent_mask
-        d_h = d_out + d_carry
+        d_h = d_carry + step_inputs["d_out"] if "d_out" in step_inputs else d_carry
         if mask_t is not None:
             # A masked step passed its state through unchanged.
             d_skip = ops.where(mask_t, 0.0, d_h)

@@ -32,9 +32,11 @@ def run(
     kernel,
     bias,
     training,
+    last_only=False,
 ):
     """`loop.forward`, each step projecting its own inputs, and its gradient;
-    with `training` false, a forward pass that keeps no residuals.
+    with `training` false, a forward pass that keeps no residuals; with
+    `last_only`, the last state alone.
 
     TensorFlow cannot tell whether a graph will be differentiated, and an
     XLA-compiled call computes all its outputs whether or not they are used,
@@ -57,8 +59,12 @@ def run(
             kernel=kernel,
             bias=bias,
         )
-        return states
-    forward = _xla_compiled(loop.forward)
+        return states[-1] if last_only else states
+    # Kept residuals rebuild no states, so with them the compiled call need
+    # not write every state out.
+    forward = _xla_compiled(
+        _forward_to_last_state if last_only and training else loop.forward
+    )
     # Not `loop.accumulating_backward`, which JAX runs: compiled here, it
     # trained `ChungGRU` 1.01x [0.95, 1.03] as fast as this pass at the
     # Benchmarks page's large shape and 0.71x [0.68, 0.74] at the long one;
@@ -88,7 +94,8 @@ def run(
     @tf.custom_gradient
     def fused(inputs, initial_state, recurrent_kernel, *weights):
         kernel, bias = (*weights, None)[:2]
-        states, residuals = unwatched(forward)(
+        # Every state; with `last_only` and kept residuals, the last alone.
+        outputs, residuals = unwatched(forward)(
             inputs,
             initial_state,
             recurrent_kernel,
@@ -100,18 +107,17 @@ def run(
         )
 
         def grad(d_states):
-            gates, candidates = residuals or loop.recompute(
+            previous, gates, candidates = residuals or loop.recompute(
                 loop.project(inputs, kernel, bias),
-                states,
+                outputs,
                 initial_state,
                 recurrent_kernel,
             )
             d_projected, d_initial, d_recurrent_kernel = loop.backward(
                 d_states,
-                states,
+                previous,
                 gates,
                 candidates,
-                initial_state,
                 recurrent_kernel,
                 mask,
                 recurrent_mask,
@@ -123,9 +129,15 @@ def run(
             d_weights = (d_kernel,) if bias is None else (d_kernel, d_bias)
             return (d_inputs, d_initial, d_recurrent_kernel, *d_weights)
 
-        return states, grad
+        return (outputs[-1] if last_only and not training else outputs), grad
 
     return fused(inputs, initial_state, recurrent_kernel, *weights)
+
+
+def _forward_to_last_state(*args, **kwargs):
+    """`loop.forward`, with the last state in place of every state."""
+    states, residuals = loop.forward(*args, **kwargs)
+    return states[-1], residuals
 
 
 def scan(step, init, sequence, num_outputs, reverse=False, unroll=False):

@@ -66,6 +66,11 @@ def fused_and_cellwise(weights, dtype="float64", batch_size=None, **kwargs):
     return fused, cellwise
 
 
+def output_shape(return_sequences, time=TIME):
+    """The shape of the layer's output, which a gradient probe takes."""
+    return (BATCH, time, UNITS) if return_sequences else (BATCH, UNITS)
+
+
 def padded_inputs(rng, dtype):
     """Inputs and a mask with a leading, a trailing and an inner masked step."""
     x = rng.normal(size=(BATCH, TIME, INPUT_DIM)).astype(dtype)
@@ -86,6 +91,7 @@ FEATURES = {
         "go_backwards": True,
     },
     "zero_output_for_mask": {"return_sequences": True, "zero_output_for_mask": True},
+    "last_output_zero_for_mask": {"zero_output_for_mask": True},
 }
 
 
@@ -211,10 +217,7 @@ def test_gradients_match_cellwise_rnn(rng, features, dtype):
     weights = random_weights(rng, kwargs.pop("use_bias", True), dtype)
     fused, cellwise = fused_and_cellwise(weights, dtype, **kwargs)
     x = rng.normal(size=(BATCH, TIME, INPUT_DIM)).astype(dtype)
-    probe_shape = (
-        (BATCH, TIME, UNITS) if kwargs.get("return_sequences") else (BATCH, UNITS)
-    )
-    probe = rng.normal(size=probe_shape).astype(dtype)
+    probe = rng.normal(size=output_shape(kwargs.get("return_sequences"))).astype(dtype)
 
     d_x, d_weights = input_and_weight_gradients(fused, x, probe)
     expected_d_x, expected_d_weights = input_and_weight_gradients(cellwise, x, probe)
@@ -244,13 +247,16 @@ def test_outputs_and_gradients_match_cellwise_rnn_at_any_length(rng, time):
         assert_allclose(actual, expected, **close(steps=2 * time))
 
 
-def test_gradients_through_masked_steps_match_cellwise_rnn(rng):
+# Without `return_sequences`, the backward pass starts from the last state's
+# gradient alone.
+@pytest.mark.parametrize("return_sequences", [True, False], ids=["sequences", "last"])
+def test_gradients_through_masked_steps_match_cellwise_rnn(rng, return_sequences):
     weights = random_weights(rng)
-    fused, cellwise = fused_and_cellwise(weights, return_sequences=True)
+    fused, cellwise = fused_and_cellwise(weights, return_sequences=return_sequences)
     x, mask = padded_inputs(rng, "float64")
     x[~mask] = 0.0
     masking = keras.layers.Masking(0.0, dtype="float64")
-    probe = rng.normal(size=(BATCH, TIME, UNITS))
+    probe = rng.normal(size=output_shape(return_sequences))
 
     def masked(layer):
         inputs = keras.Input((TIME, INPUT_DIM), dtype="float64")
@@ -270,7 +276,10 @@ def test_gradients_through_masked_steps_match_cellwise_rnn(rng):
 @pytest.mark.skipif(
     keras.backend.backend() != "jax", reason="Keras's distribution API runs on JAX"
 )
-def test_gradients_under_a_distribution_match_cellwise_rnn(rng, monkeypatch):
+@pytest.mark.parametrize("return_sequences", [True, False], ids=["sequences", "last"])
+def test_gradients_under_a_distribution_match_cellwise_rnn(
+    rng, monkeypatch, return_sequences
+):
     # Under a distribution, JAX's backward pass forms the weight gradients
     # after its loop (`loop.backward`) instead of step by step inside it.
     from keras_gru_cell._fused import loop
@@ -283,10 +292,10 @@ def test_gradients_under_a_distribution_match_cellwise_rnn(rng, monkeypatch):
 
     monkeypatch.setattr(loop, "backward", spied)
     weights = random_weights(rng)
-    fused, cellwise = fused_and_cellwise(weights, return_sequences=True)
+    fused, cellwise = fused_and_cellwise(weights, return_sequences=return_sequences)
     time = 2 * TIME + 6
     x = rng.normal(size=(BATCH, time, INPUT_DIM))
-    probe = rng.normal(size=(BATCH, time, UNITS))
+    probe = rng.normal(size=output_shape(return_sequences, time))
     distribution = keras.distribution.DataParallel(
         devices=keras.distribution.list_devices()[:1]
     )
@@ -303,14 +312,15 @@ def test_gradients_under_a_distribution_match_cellwise_rnn(rng, monkeypatch):
 
 # TensorFlow keeps the backward pass's residuals only in training mode, and
 # otherwise recomputes them from the states when a gradient is asked for.
+@pytest.mark.parametrize("return_sequences", [True, False], ids=["sequences", "last"])
 @pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])
-def test_gradients_in_either_mode_match_cellwise_rnn(rng, training):
+def test_gradients_in_either_mode_match_cellwise_rnn(rng, training, return_sequences):
     weights = random_weights(rng)
     fused, cellwise = fused_and_cellwise(
-        weights, return_sequences=True, go_backwards=True
+        weights, return_sequences=return_sequences, go_backwards=True
     )
     x, mask = padded_inputs(rng, "float64")
-    probe = rng.normal(size=(BATCH, TIME, UNITS))
+    probe = rng.normal(size=output_shape(return_sequences))
 
     d_x, d_weights = input_and_weight_gradients(
         fused, x, probe, mask=mask, training=training
@@ -322,6 +332,28 @@ def test_gradients_in_either_mode_match_cellwise_rnn(rng, training):
     assert_allclose(d_x, expected_d_x, **close(steps=2 * TIME))
     for actual, expected in zip(d_weights, expected_d_weights, strict=True):
         assert_allclose(actual, expected, **close(steps=2 * TIME))
+
+
+# Keras's TensorFlow loop's convention, which `run_sequence` spells out; its
+# JAX loop outputs the initial state instead.
+@pytest.mark.parametrize("zero_output_for_mask", [False, True])
+def test_last_output_of_a_wholly_masked_sequence_is_zero(rng, zero_output_for_mask):
+    weights = random_weights(rng)
+    fused, cellwise = fused_and_cellwise(
+        weights, return_state=True, zero_output_for_mask=zero_output_for_mask
+    )
+    x, mask = padded_inputs(rng, "float64")
+    mask[2] = False
+    h0 = rng.normal(size=(BATCH, UNITS))
+
+    output, state = fused(x, initial_state=h0, mask=mask)
+    expected_output, expected_state = cellwise(x, initial_state=h0, mask=mask)
+
+    assert_allclose(output[:2], expected_output[:2], **close())
+    assert_allclose(output[2], np.zeros(UNITS), **close())
+    # The state passes every masked step through: it is still h0.
+    assert_allclose(state, expected_state, **close())
+    assert_allclose(state[2], h0[2], **close())
 
 
 def masked_model(layer, dtype, batch_size=None):
