@@ -624,6 +624,7 @@ def run(args) -> dict:
             part = parts[key]
             flops = part.flops
             seconds /= part.batches
+            fresh_mib = faults * page_mib / part.batches
             results.append(
                 {
                     "shape": shape_name,
@@ -632,14 +633,14 @@ def run(args) -> dict:
                     "ms_per_batch": 1e3 * seconds,
                     "gflop": flops / 1e9,
                     "fraction_of_gemm_peak": flops / seconds / peak,
-                    "fresh_mib_per_batch": faults * page_mib / part.batches,
+                    "fresh_mib_per_batch": fresh_mib,
                     "rounds": rounds,
                 }
             )
             print(
                 f"{shape_name:6} {part.label:62} {1e3 * seconds:9.2f} ms "
                 f"{100 * flops / seconds / peak:5.1f}% of the GEMM peak "
-                f"{faults * page_mib / part.batches:7.1f} MiB mapped fresh",
+                f"{fresh_mib:7.1f} MiB mapped fresh",
                 flush=True,
             )
     report = {

@@ -524,7 +524,7 @@ def profile_table(report: dict) -> str:
     and the memory its process mapped fresh a batch where the profile
     recorded it."""
     shapes = list(report["settings"]["shapes"])
-    fresh = all("fresh_mib_per_batch" in row for row in report["results"])
+    fresh = records_fresh_memory(report)
     rows = {}
     for row in report["results"]:
         rows.setdefault(row["label"], {})[row["shape"]] = row
@@ -648,7 +648,7 @@ def one_program_sentences(report: dict, part: dict) -> list[str]:
     """How JAX's backward pass under a distribution runs in one program with
     the forward pass, as `fit` would run it, against its parts timed apart,
     and what its process mapped fresh, where the profile recorded both."""
-    if "layer_distributed" not in part or "fresh_mib_per_batch" not in part["fit"]:
+    if "layer_distributed" not in part or not records_fresh_memory(report):
         return []
 
     def ms(key):
@@ -668,11 +668,16 @@ def one_program_sentences(report: dict, part: dict) -> list[str]:
         f"`fit` runs; that program's process maps "
         f"{fresh('layer_distributed'):,.1f} MiB fresh from the kernel a call, "
         f"where its parts, timed apart, map {largest_apart:,.1f} MiB at most. "
-        "XLA allocates a "
-        f"program's temporaries as one block a call, and glibc maps a block "
-        f"above {ceiling:,.0f} MiB afresh every time, each page faulting in "
-        "again."
+        "XLA allocates a program's temporaries as one block a call, and glibc "
+        f"maps a block above {ceiling:,.0f} MiB afresh every time, each page "
+        "faulting in again."
     ]
+
+
+def records_fresh_memory(report: dict) -> bool:
+    """Whether a training-step profile counted the memory each part's
+    process mapped fresh, which it records with glibc's ceiling."""
+    return "glibc_mmap_ceiling_mib" in report["settings"]
 
 
 def products_library_clause(report: dict, shape: str) -> str:

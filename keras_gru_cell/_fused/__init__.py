@@ -96,7 +96,8 @@ def run(
         last_only: Whether only the state after the last step is wanted. On
             TensorFlow and JAX the hand-written backward pass then starts
             from that state's gradient, and a training step holds no
-            sequence of gradients, mostly zeros, beside its residuals.
+            sequence of gradients, mostly zeros, beside its residuals;
+            PyTorch's autograd differentiates through every state still.
 
     The hand-written backward pass covers neither layer normalization nor
     zoneout: with either, the backend's autodiff differentiates the same
@@ -139,9 +140,7 @@ def run(
     if fused:
         backend_loop = importlib.import_module(_BACKEND_LOOPS[backend])
         mode = {"training": bool(training)} if backend == "tensorflow" else {}
-        if backend != "torch":
-            mode["last_only"] = last_only
-        states = backend_loop.run(
+        return backend_loop.run(
             sequence,
             initial_state,
             recurrent_kernel,
@@ -149,9 +148,8 @@ def run(
             recurrent_mask,
             **step_weights,
             **mode,
+            last_only=last_only,
         )
-        # PyTorch's loop returns every state; the others, asked, the last.
-        return states[-1] if last_only and backend == "torch" else states
     states, _ = loop.forward(
         sequence,
         initial_state,

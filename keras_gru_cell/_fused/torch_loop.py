@@ -14,18 +14,23 @@ import functools
 import torch
 
 
-def run(projected, initial_state, recurrent_kernel, mask, recurrent_mask):
+def run(
+    projected, initial_state, recurrent_kernel, mask, recurrent_mask, last_only=False
+):
+    """Every state, or with `last_only` the last, which autograd
+    differentiates through the states' sequence."""
     differentiable = (projected, initial_state, recurrent_kernel)
     if torch.is_grad_enabled() and any(t.requires_grad for t in differentiable):
-        return _function().apply(
+        states = _function().apply(
             projected, initial_state, recurrent_kernel, mask, recurrent_mask
         )
-    # Nothing can differentiate this pass (Keras predicts under
-    # `torch.no_grad`), so it keeps no residuals.
-    states, _, _ = _forward(
-        projected, initial_state, recurrent_kernel, mask, recurrent_mask, False
-    )
-    return states
+    else:
+        # Nothing can differentiate this pass (Keras predicts under
+        # `torch.no_grad`), so it keeps no residuals.
+        states, _, _ = _forward(
+            projected, initial_state, recurrent_kernel, mask, recurrent_mask, False
+        )
+    return states[-1] if last_only else states
 
 
 @functools.cache
