@@ -18,16 +18,25 @@ def run(
     projected, initial_state, recurrent_kernel, mask, recurrent_mask, last_only=False
 ):
     """Every state, or with `last_only` the last, which autograd
-    differentiates through the states' sequence."""
+    differentiates through the states' sequence.
+
+    TorchScript's tracer, which Keras's ONNX export runs with gradients on,
+    gets the pass without residuals: it loses the data flow through the
+    arrays that the residuals' pass writes into.
+    """
     differentiable = (projected, initial_state, recurrent_kernel)
-    if torch.is_grad_enabled() and any(t.requires_grad for t in differentiable):
+    if (
+        torch.is_grad_enabled()
+        and any(t.requires_grad for t in differentiable)
+        and not torch.jit.is_tracing()
+    ):
         states = _function().apply(
             projected, initial_state, recurrent_kernel, mask, recurrent_mask
         )
     else:
         # Nothing can differentiate this pass (Keras predicts under
         # `torch.no_grad`), so it keeps no residuals.
-        states, _, _ = _forward(
+        states, _ = _forward(
             projected, initial_state, recurrent_kernel, mask, recurrent_mask, False
         )
     return states[-1] if last_only else states
@@ -40,14 +49,12 @@ def _function():
     class Fused(torch.autograd.Function):
         @staticmethod
         def forward(ctx, projected, initial_state, recurrent_kernel, mask, dropout):
-            states, gates, candidates = _forward(
+            states, residuals = _forward(
                 projected, initial_state, recurrent_kernel, mask, dropout, True
             )
-            # A stateful layer assigns its state variable, the storage of
-            # `initial_state`, in place before the backward pass runs.
-            ctx.save_for_backward(
-                states, gates, candidates, initial_state.clone(), recurrent_kernel
-            )
+            # `previous` starts with a copy of the initial state, which a
+            # stateful layer assigns in place before the backward pass runs.
+            ctx.save_for_backward(*residuals, recurrent_kernel)
             ctx.masks = (mask, dropout)
             return states
 
@@ -62,8 +69,18 @@ def _function():
 def _forward(
     projected, initial_state, recurrent_kernel, mask, recurrent_mask, residuals
 ):
-    """`loop.forward`: `(states, gates, candidates)`, the last two `None`
-    without `residuals`."""
+    """`loop.forward`: `(states, (previous, gates, candidates))`, the second
+    `None` without `residuals`.
+
+    With `residuals`, each step writes into arrays made once for all steps,
+    `previous` and the states being two views of one: per-step tensors
+    stacked after the loop were a second copy of every residual, made and
+    dropped each call, and with the backward pass's temporaries they
+    outgrew what glibc's malloc keeps, so that every call faulted its memory
+    in afresh from the kernel (`benchmarks/training_step_profile.py`'s "MiB
+    mapped fresh"). A pass that keeps none stacks its states, the form that
+    TorchScript's tracer, which Keras's ONNX export runs, follows.
+    """
     units = recurrent_kernel.shape[0]
     kernel_zr = recurrent_kernel[:, : 2 * units]
     kernel_h = recurrent_kernel[:, 2 * units :]
@@ -71,46 +88,47 @@ def _forward(
     # PyTorch backend makes it in float32; fused ops want one dtype.
     dtype = recurrent_kernel.dtype
     projected_zr, projected_h = projected.to(dtype).split([2 * units, units], dim=-1)
-    masks = [None] * len(projected) if mask is None else mask.unbind(0)
-    states, gates, candidates = [], [], []
+    time, batch = projected.shape[:2]
     h_prev = initial_state.to(dtype)
-    for projected_zr_t, projected_h_t, mask_t in zip(
-        projected_zr.unbind(0), projected_h.unbind(0), masks, strict=True
-    ):
+    if residuals:
+        steps = projected_zr.new_empty((time + 1, batch, units))
+        steps[0] = h_prev
+        gates = projected_zr.new_empty((time, batch, 2 * units))
+        candidates = projected_zr.new_empty((time, batch, units))
+    else:
+        states = []
+    for t in range(time):
         h_rec = h_prev if recurrent_mask is None else h_prev * recurrent_mask
-        gates_t = torch.sigmoid(torch.addmm(projected_zr_t, h_rec, kernel_zr))
+        gates_t = torch.addmm(
+            projected_zr[t], h_rec, kernel_zr, out=gates[t] if residuals else None
+        ).sigmoid_()
         z, r = gates_t.split(units, dim=1)
-        candidate = torch.tanh(torch.addmm(projected_h_t, r * h_rec, kernel_h))
-        h = torch.lerp(h_prev, candidate, z)
-        if mask_t is not None:
-            h = torch.where(mask_t, h, h_prev)
-        states.append(h)
-        if residuals:
-            gates.append(gates_t)
-            candidates.append(candidate)
+        candidate = torch.addmm(
+            projected_h[t],
+            r * h_rec,
+            kernel_h,
+            out=candidates[t] if residuals else None,
+        ).tanh_()
+        h = torch.lerp(h_prev, candidate, z, out=steps[t + 1] if residuals else None)
+        if mask is not None:
+            h = torch.where(mask[t], h, h_prev, out=h if residuals else None)
+        if not residuals:
+            states.append(h)
         h_prev = h
     if not residuals:
-        return torch.stack(states), None, None
-    return torch.stack(states), torch.stack(gates), torch.stack(candidates)
+        return torch.stack(states), None
+    return steps[1:], (steps[:-1], gates, candidates)
 
 
 def _backward(
-    d_states,
-    states,
-    gates,
-    candidates,
-    initial_state,
-    recurrent_kernel,
-    mask,
-    recurrent_mask,
+    d_states, previous, gates, candidates, recurrent_kernel, mask, recurrent_mask
 ):
-    """`loop.backward` in plain PyTorch (`ops.matmul` of a transpose costs 10x `@`)."""
-    # As in `_forward`, the incoming gradient and the saved initial
-    # state may be float32; the forward pass's outputs are already in `dtype`.
-    dtype = recurrent_kernel.dtype
-    previous = torch.cat([initial_state[None], states[:-1]]).to(dtype)
-    d_initial, d_gates, d_candidates, recurrent_inputs, reset_inputs = _backward_loop(
-        d_states.to(dtype),
+    """`loop.backward` in plain PyTorch (`ops.matmul` of a transpose costs 10x
+    `@`), its first result `(time, batch, 3 * units)`."""
+    units = recurrent_kernel.shape[0]
+    # As in `_forward`, the incoming gradient may be float32.
+    d_projected, d_initial, recurrent_inputs, reset_inputs = _backward_loop(
+        d_states.to(recurrent_kernel.dtype),
         previous,
         gates,
         candidates,
@@ -124,64 +142,56 @@ def _backward(
 
     d_recurrent_kernel = torch.cat(
         [
-            flat(recurrent_inputs).T @ flat(d_gates),
-            flat(reset_inputs).T @ flat(d_candidates),
+            flat(recurrent_inputs).T @ flat(d_projected[..., : 2 * units]),
+            flat(reset_inputs).T @ flat(d_projected[..., 2 * units :]),
         ],
         dim=1,
     )
-    return torch.cat([d_gates, d_candidates], dim=-1), d_initial, d_recurrent_kernel
+    return d_projected, d_initial, d_recurrent_kernel
 
 
 def _backward_loop(
     d_states, previous, gates, candidates, recurrent_kernel, mask, recurrent_mask
 ):
+    """Returns the pre-activation gradients `(time, batch, 3 * units)`, the
+    initial state's gradient, and the operands of the recurrent products,
+    `h_rec` and `r * h_rec`.
+
+    As in `_forward`, each step writes into one array for all steps, and the
+    factors below are formed with as few temporaries as the math allows.
+    """
     units = recurrent_kernel.shape[0]
     kernel_zr_t = recurrent_kernel[:, : 2 * units].T
     kernel_h_t = recurrent_kernel[:, 2 * units :].T
     z, r = gates.split(units, dim=-1)
     recurrent_inputs = previous if recurrent_mask is None else previous * recurrent_mask
-    slopes = gates * (1.0 - gates)
     # Per step, d_candidate = d_h * candidate_factor, d_z = d_h * update_factor
-    # and d_r = d_reset_input * reset_factor (pre-activation gradients).
-    candidate_factor = z * (1.0 - candidates * candidates)
-    update_factor = (candidates - previous) * slopes[..., :units]
-    reset_factor = recurrent_inputs * slopes[..., units:]
-    keep = 1.0 - z
-    steps = zip(
-        d_states.unbind(0),
-        candidate_factor.unbind(0),
-        update_factor.unbind(0),
-        reset_factor.unbind(0),
-        r.unbind(0),
-        keep.unbind(0),
-        [None] * len(d_states) if mask is None else mask.unbind(0),
-        strict=True,
-    )
-    d_gates_all, d_candidates = [], []
+    # and d_r = d_reset_input * reset_factor (pre-activation gradients); the
+    # gate factors start as the gates' slopes, g * (1 - g).
+    update_factor, reset_factor = gates.neg().add_(1.0).mul_(gates).split(units, dim=-1)
+    update_factor.mul_(candidates - previous)
+    reset_factor.mul_(recurrent_inputs)
+    candidate_factor = candidates.square().neg_().add_(1.0).mul_(z)
+    keep = z.neg().add_(1.0)
+    time, batch = previous.shape[:2]
+    d_projected = previous.new_empty((time, batch, 3 * units))
+    d_gates, d_candidates = d_projected.split([2 * units, units], dim=-1)
+    d_updates, d_resets = d_gates.split(units, dim=-1)
     d_carry = torch.zeros_like(previous[0])
-    for d_out, candidate_f, update_f, reset_f, r_t, keep_t, mask_t in reversed(
-        list(steps)
-    ):
-        d_h = d_out + d_carry
-        if mask_t is not None:
+    for t in reversed(range(time)):
+        d_h = d_states[t] + d_carry
+        if mask is not None:
             # A masked step passed its state through unchanged.
-            d_skip = torch.where(mask_t, 0.0, d_h)
-            d_h = torch.where(mask_t, d_h, 0.0)
-        d_candidate = d_h * candidate_f
+            d_skip = torch.where(mask[t], 0.0, d_h)
+            d_h = torch.where(mask[t], d_h, 0.0)
+        d_candidate = torch.mul(d_h, candidate_factor[t], out=d_candidates[t])
         d_reset_input = d_candidate @ kernel_h_t
-        d_gates = torch.cat([d_h * update_f, d_reset_input * reset_f], dim=1)
-        d_rec = torch.addmm(d_reset_input * r_t, d_gates, kernel_zr_t)
+        torch.mul(d_h, update_factor[t], out=d_updates[t])
+        torch.mul(d_reset_input, reset_factor[t], out=d_resets[t])
+        d_rec = torch.addmm(d_reset_input * r[t], d_gates[t], kernel_zr_t)
         if recurrent_mask is not None:
             d_rec = d_rec * recurrent_mask
-        d_carry = torch.addcmul(d_rec, d_h, keep_t)
-        if mask_t is not None:
+        d_carry = torch.addcmul(d_rec, d_h, keep[t])
+        if mask is not None:
             d_carry = d_carry + d_skip
-        d_gates_all.append(d_gates)
-        d_candidates.append(d_candidate)
-    return (
-        d_carry,
-        torch.stack(d_gates_all[::-1]),
-        torch.stack(d_candidates[::-1]),
-        recurrent_inputs,
-        r * recurrent_inputs,
-    )
+    return d_projected, d_carry, recurrent_inputs, r * recurrent_inputs
