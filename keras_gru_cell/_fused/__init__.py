@@ -93,11 +93,10 @@ def run(
         zoneout: The zoneout rate.
         zoneout_mask: `None` (the expectation) or a boolean
             `(time, batch, units)`, True where a unit keeps its state.
-        last_only: Whether only the state after the last step is wanted. On
-            TensorFlow and JAX the hand-written backward pass then starts
-            from that state's gradient, and a training step holds no
-            sequence of gradients, mostly zeros, beside its residuals;
-            PyTorch's autograd differentiates through every state still.
+        last_only: Whether only the state after the last step is wanted.
+            The hand-written backward pass then starts from that state's
+            gradient, and a training step holds no sequence of gradients,
+            mostly zeros, beside its residuals.
 
     The hand-written backward pass covers neither layer normalization nor
     zoneout: with either, the backend's autodiff differentiates the same

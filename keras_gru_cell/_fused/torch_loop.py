@@ -5,11 +5,13 @@ the small tensor op it wraps, and each PyTorch op costs microseconds even on
 tiny tensors; the functions here are `loop.forward`, `loop.backward` and
 `loop.backward_loop` in plain PyTorch, with as few ops per step as the math
 allows: fused ops (`addmm`, `lerp`, `addcmul`), per-step views taken once,
-and every factor that does not depend on the incoming gradient computed for
-all steps before the backward loop. Read them beside `loop.py`.
+results written in place into arrays made once a call, and every factor
+that does not depend on the incoming gradient computed for all steps before
+the backward loop. Read them beside `loop.py`.
 """
 
 import functools
+import itertools
 
 import torch
 
@@ -17,8 +19,8 @@ import torch
 def run(
     projected, initial_state, recurrent_kernel, mask, recurrent_mask, last_only=False
 ):
-    """Every state, or with `last_only` the last, which autograd
-    differentiates through the states' sequence.
+    """Every state, or with `last_only` the last, whose gradient the
+    backward pass starts from.
 
     TorchScript's tracer, which Keras's ONNX export runs with gradients on,
     gets the pass without residuals: it loses the data flow through the
@@ -30,15 +32,14 @@ def run(
         and any(t.requires_grad for t in differentiable)
         and not torch.jit.is_tracing()
     ):
-        states = _function().apply(
-            projected, initial_state, recurrent_kernel, mask, recurrent_mask
+        return _function().apply(
+            projected, initial_state, recurrent_kernel, mask, recurrent_mask, last_only
         )
-    else:
-        # Nothing can differentiate this pass (Keras predicts under
-        # `torch.no_grad`), so it keeps no residuals.
-        states, _ = _forward(
-            projected, initial_state, recurrent_kernel, mask, recurrent_mask, False
-        )
+    # Nothing can differentiate this pass (Keras predicts under
+    # `torch.no_grad`), so it keeps no residuals.
+    states, _ = _forward(
+        projected, initial_state, recurrent_kernel, mask, recurrent_mask, False
+    )
     return states[-1] if last_only else states
 
 
@@ -48,7 +49,9 @@ def _function():
 
     class Fused(torch.autograd.Function):
         @staticmethod
-        def forward(ctx, projected, initial_state, recurrent_kernel, mask, dropout):
+        def forward(
+            ctx, projected, initial_state, recurrent_kernel, mask, dropout, last_only
+        ):
             states, residuals = _forward(
                 projected, initial_state, recurrent_kernel, mask, dropout, True
             )
@@ -56,12 +59,12 @@ def _function():
             # stateful layer assigns in place before the backward pass runs.
             ctx.save_for_backward(*residuals, recurrent_kernel)
             ctx.masks = (mask, dropout)
-            return states
+            return states[-1] if last_only else states
 
         @staticmethod
         def backward(ctx, d_states):
             gradients = _backward(d_states, *ctx.saved_tensors, *ctx.masks)
-            return (*gradients, None, None)
+            return (*gradients, None, None, None)
 
     return Fused
 
@@ -95,25 +98,27 @@ def _forward(
         steps[0] = h_prev
         gates = projected_zr.new_empty((time, batch, 2 * units))
         candidates = projected_zr.new_empty((time, batch, units))
+        outputs = zip(
+            gates.unbind(0), candidates.unbind(0), steps[1:].unbind(0), strict=True
+        )
     else:
-        states = []
-    for t in range(time):
+        outputs = itertools.repeat((None, None, None), time)
+    states = []
+    for projected_zr_t, projected_h_t, mask_t, (gates_out, candidate_out, h_out) in zip(
+        projected_zr.unbind(0),
+        projected_h.unbind(0),
+        _per_step(mask, time),
+        outputs,
+        strict=True,
+    ):
         h_rec = h_prev if recurrent_mask is None else h_prev * recurrent_mask
-        gates_t = torch.addmm(
-            projected_zr[t], h_rec, kernel_zr, out=gates[t] if residuals else None
-        ).sigmoid_()
-        z, r = gates_t.split(units, dim=1)
-        candidate = torch.addmm(
-            projected_h[t],
-            r * h_rec,
-            kernel_h,
-            out=candidates[t] if residuals else None,
-        ).tanh_()
-        h = torch.lerp(h_prev, candidate, z, out=steps[t + 1] if residuals else None)
-        if mask is not None:
-            h = torch.where(mask[t], h, h_prev, out=h if residuals else None)
-        if not residuals:
-            states.append(h)
+        gates_t = torch.addmm(projected_zr_t, h_rec, kernel_zr, out=gates_out)
+        z, r = gates_t.sigmoid_().split(units, dim=1)
+        candidate = torch.addmm(projected_h_t, r * h_rec, kernel_h, out=candidate_out)
+        h = torch.lerp(h_prev, candidate.tanh_(), z, out=h_out)
+        if mask_t is not None:
+            h = torch.where(mask_t, h, h_prev, out=h_out)
+        states.append(h)
         h_prev = h
     if not residuals:
         return torch.stack(states), None
@@ -157,6 +162,10 @@ def _backward_loop(
     initial state's gradient, and the operands of the recurrent products,
     `h_rec` and `r * h_rec`.
 
+    `d_states` is the gradient of every state, `(time, batch, units)`, or of
+    the last alone, `(batch, units)`, which the loop starts from (as
+    `loop._backward_sequence`'s).
+
     As in `_forward`, each step writes into one array for all steps, and the
     factors below are formed with as few temporaries as the math allows.
     """
@@ -177,21 +186,53 @@ def _backward_loop(
     d_projected = previous.new_empty((time, batch, 3 * units))
     d_gates, d_candidates = d_projected.split([2 * units, units], dim=-1)
     d_updates, d_resets = d_gates.split(units, dim=-1)
-    d_carry = torch.zeros_like(previous[0])
-    for t in reversed(range(time)):
-        d_h = d_states[t] + d_carry
-        if mask is not None:
+    every_state = d_states.dim() == 3
+    d_carry = torch.zeros_like(previous[0]) if every_state else d_states
+    steps = zip(
+        d_states.unbind(0) if every_state else itertools.repeat(None, time),
+        candidate_factor.unbind(0),
+        update_factor.unbind(0),
+        reset_factor.unbind(0),
+        r.unbind(0),
+        keep.unbind(0),
+        _per_step(mask, time),
+        d_candidates.unbind(0),
+        d_updates.unbind(0),
+        d_resets.unbind(0),
+        d_gates.unbind(0),
+        strict=True,
+    )
+    for (
+        d_out,
+        candidate_f,
+        update_f,
+        reset_f,
+        r_t,
+        keep_t,
+        mask_t,
+        d_candidate_out,
+        d_update_out,
+        d_reset_out,
+        d_gates_t,
+    ) in reversed(list(steps)):
+        d_h = d_carry if d_out is None else d_out + d_carry
+        if mask_t is not None:
             # A masked step passed its state through unchanged.
-            d_skip = torch.where(mask[t], 0.0, d_h)
-            d_h = torch.where(mask[t], d_h, 0.0)
-        d_candidate = torch.mul(d_h, candidate_factor[t], out=d_candidates[t])
+            d_skip = torch.where(mask_t, 0.0, d_h)
+            d_h = torch.where(mask_t, d_h, 0.0)
+        d_candidate = torch.mul(d_h, candidate_f, out=d_candidate_out)
         d_reset_input = d_candidate @ kernel_h_t
-        torch.mul(d_h, update_factor[t], out=d_updates[t])
-        torch.mul(d_reset_input, reset_factor[t], out=d_resets[t])
-        d_rec = torch.addmm(d_reset_input * r[t], d_gates[t], kernel_zr_t)
+        torch.mul(d_h, update_f, out=d_update_out)
+        torch.mul(d_reset_input, reset_f, out=d_reset_out)
+        d_rec = torch.addmm(d_reset_input * r_t, d_gates_t, kernel_zr_t)
         if recurrent_mask is not None:
             d_rec = d_rec * recurrent_mask
-        d_carry = torch.addcmul(d_rec, d_h, keep[t])
-        if mask is not None:
+        d_carry = torch.addcmul(d_rec, d_h, keep_t)
+        if mask_t is not None:
             d_carry = d_carry + d_skip
     return d_projected, d_carry, recurrent_inputs, r * recurrent_inputs
+
+
+def _per_step(mask, time):
+    """The mask's view for each step, or `None` for each without a mask."""
+    return itertools.repeat(None, time) if mask is None else mask.unbind(0)
