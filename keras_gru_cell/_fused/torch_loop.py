@@ -118,7 +118,8 @@ def _forward(
         h = torch.lerp(h_prev, candidate.tanh_(), z, out=h_out)
         if mask_t is not None:
             h = torch.where(mask_t, h, h_prev, out=h_out)
-        states.append(h)
+        if not residuals:
+            states.append(h)
         h_prev = h
     if not residuals:
         return torch.stack(states), None
