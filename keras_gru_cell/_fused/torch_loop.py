@@ -190,7 +190,7 @@ def _backward_loop(
     every_state = d_states.dim() == 3
     d_carry = torch.zeros_like(previous[0]) if every_state else d_states
     steps = zip(
-        d_states.unbind(0) if every_state else itertools.repeat(None, time),
+        _per_step(d_states if every_state else None, time),
         candidate_factor.unbind(0),
         update_factor.unbind(0),
         reset_factor.unbind(0),
@@ -234,6 +234,7 @@ def _backward_loop(
     return d_projected, d_carry, recurrent_inputs, r * recurrent_inputs
 
 
-def _per_step(mask, time):
-    """The mask's view for each step, or `None` for each without a mask."""
-    return itertools.repeat(None, time) if mask is None else mask.unbind(0)
+def _per_step(sequence, time):
+    """Each step's view of a `(time, ...)` sequence, or `None` for each step
+    when there is no sequence (no mask; only the last state's gradient)."""
+    return itertools.repeat(None, time) if sequence is None else sequence.unbind(0)
