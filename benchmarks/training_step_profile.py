@@ -42,8 +42,9 @@ maps a block larger than `GLIBC_MMAP_CEILING` fresh every time (mallopt(3),
 arithmetic takes longer in one large program than in its parts.
 
 On PyTorch (`KERAS_BACKEND=torch`) the parts are eager: `torch.nn.GRU`'s and
-`ChungGRU`'s forward and backward passes, and the same floors in PyTorch's
-own loop.
+`ChungGRU`'s forward and backward passes, each in a process of its own, and
+the same floors in PyTorch's own loop. In one process the two passes shared
+a heap, and each one's fresh memory depended on what the other had freed.
 
 To reproduce (each writes `benchmarks/results/training_step_profile_<backend>.json`):
 
@@ -56,6 +57,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shlex
 import statistics
@@ -517,6 +519,32 @@ def torch_parts(shape: dict) -> dict:
     }
 
 
+# PyTorch's parts that each run in a process of their own (`torch_layers_apart`).
+TORCH_LAYERS = ("builtin", "layer")
+
+
+def torch_layers_apart(shape_name: str, parts: dict, children: list) -> dict:
+    """`torch_parts`'s layer passes, each run by a child process that serves
+    it alone (`--torch-layer`), by key; this process times each request, its
+    round trip included, and adds the children to `children` for the caller
+    to stop."""
+    apart = {}
+    for key in TORCH_LAYERS:
+        shape_argv = ["--tiny"] if shape_name == "tiny" else ["--shapes", shape_name]
+        child = turns.start(
+            __file__,
+            ["--torch-layer", key, *shape_argv],
+            parts[key].label,
+            {**os.environ, "KERAS_BACKEND": "torch"},
+        )
+        children.append(child)
+        apart[key] = parts[key]._replace(
+            function=lambda child=child, key=key: turns.timed(child, key),
+            pid=child.pid,
+        )
+    return apart
+
+
 PARTS = {"jax": jax_parts, "tensorflow": tensorflow_parts, "torch": torch_parts}
 
 
@@ -601,7 +629,7 @@ def run(args) -> dict:
             f"training_step_profile.py profiles {', '.join(PARTS)}; KERAS_BACKEND "
             f"is {backend!r}."
         )
-    shapes = {"tiny": TINY_SHAPE} if args.tiny else {s: SHAPES[s] for s in args.shapes}
+    shapes = _shapes(args)
     sizes = (256,) if args.tiny else (1024, 2048)
     rates = gemm_rates(sizes, GEMM_REPEATS)
     timed = {}
@@ -611,6 +639,8 @@ def run(args) -> dict:
             parts = PARTS[backend](shape)
             if backend in FIT_BACKENDS:
                 parts = {"fit": _fit(shape, children), **parts}
+            else:
+                parts |= torch_layers_apart(shape_name, parts, children)
             timed[shape_name] = parts, measure(parts, args.min_rounds, args.max_seconds)
         finally:
             turns.stop(children)
@@ -664,6 +694,11 @@ def run(args) -> dict:
     return report
 
 
+def _shapes(args) -> dict:
+    """The shapes to profile, by name."""
+    return {"tiny": TINY_SHAPE} if args.tiny else {s: SHAPES[s] for s in args.shapes}
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -685,11 +720,17 @@ def parse_args(argv=None):
         "--tiny", action="store_true", help="one tiny shape, for a smoke test"
     )
     parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR)
+    # A child's part: one of PyTorch's layer passes at one shape, served.
+    parser.add_argument("--torch-layer", choices=TORCH_LAYERS, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.torch_layer:
+        [shape] = _shapes(args).values()
+        turns.serve({args.torch_layer: torch_parts(shape)[args.torch_layer].function})
+        return {}
     report = run(args)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     path = args.output_dir / f"training_step_profile_{keras.backend.backend()}.json"

@@ -285,6 +285,23 @@ def test_step_profile_times_every_part_and_its_share_of_the_best_gemm_rate(
         assert row["fresh_mib_per_batch"] >= 0
 
 
+@pytest.mark.slow
+def test_step_profile_runs_each_pytorch_layer_pass_in_a_process_of_its_own():
+    profile = load_script("training_step_profile")
+    parts = {key: profile.Part(key, None, 1.0) for key in profile.TORCH_LAYERS}
+    children = []
+    try:
+        apart = profile.torch_layers_apart("tiny", parts, children)
+
+        pids = {part.pid for part in apart.values()}
+        assert len(pids) == len(profile.TORCH_LAYERS)
+        assert os.getpid() not in pids
+        # Each child runs its pass on request and says how long it took.
+        assert all(part.function() > 0 for part in apart.values())
+    finally:
+        profile.turns.stop(children)
+
+
 def test_step_profile_counts_the_recurrent_products_of_one_pass():
     profile = load_script("training_step_profile")
     shape = {"batch": 64, "time": 100, "features": 32, "units": 256}
