@@ -149,7 +149,7 @@ def backward(
     products that read each part apart as well. `loop` runs `backward_loop`,
     compiled or not.
     """
-    d_initial, d_gates, d_candidates, recurrent_inputs, reset_inputs = (
+    d_initial, d_gates, d_candidates, reset_inputs, *dropped_out = (
         loop or backward_loop
     )(
         d_states,
@@ -160,6 +160,9 @@ def backward(
         mask,
         recurrent_mask,
     )
+    # With recurrent dropout the loop returns each step's `h_rec` too;
+    # without it, `h_rec` is `previous`.
+    recurrent_inputs = dropped_out[0] if dropped_out else previous
 
     d_recurrent_kernel = ops.concatenate(
         [
@@ -235,11 +238,16 @@ def backward_loop(
 ):
     """Returns `d_initial_state` and, per step, the pre-activation gradients
     of the gates and of the candidate, and the operands of the recurrent
-    products, `h_rec` and `r ∘ h_rec`.
+    products, `r ∘ h_rec` and, with recurrent dropout, `h_rec`.
 
     The loop writes out the operands, which it reads anyway, so that the
     weight-gradient matmuls after it take plain arrays: XLA on CPU runs a
     matmul whose operand it fused with elementwise math several times slower.
+    Without recurrent dropout `h_rec` is `previous`, which the caller holds
+    already: one array fewer to write trained `ChungGRU` 1.03x [1.01, 1.05]
+    as fast on TensorFlow at the Benchmarks page's large shape, and 0.99x
+    [0.94, 1.03] at the long one (`benchmarks/compare_commits.py`, 20 rounds,
+    2026-12-04).
     """
     step_backward = _step_backward(recurrent_kernel, recurrent_mask)
 
@@ -247,10 +255,12 @@ def backward_loop(
         d_prev, d_gates, d_candidate, h_rec, reset_input = step_backward(
             d_carry, step_inputs
         )
-        return d_prev, (d_gates, d_candidate, h_rec, reset_input)
+        outputs = (d_gates, d_candidate, reset_input)
+        return d_prev, outputs if recurrent_mask is None else (*outputs, h_rec)
 
     d_carry, sequence = _backward_sequence(d_states, previous, gates, candidates, mask)
-    d_initial, outputs = scan(step, d_carry, sequence, 4, reverse=True)
+    num_outputs = 3 if recurrent_mask is None else 4
+    d_initial, outputs = scan(step, d_carry, sequence, num_outputs, reverse=True)
     return d_initial, *outputs
 
 

@@ -273,12 +273,40 @@ def test_gradients_through_masked_steps_match_cellwise_rnn(rng, return_sequences
         assert_allclose(actual, expected, **close(steps=2 * TIME))
 
 
+# With recurrent dropout the backward loop writes out each step's dropped
+# state for the recurrent kernel's gradient; without it, the state each step
+# started from stands in.
+@pytest.mark.parametrize("return_sequences", [True, False], ids=["sequences", "last"])
+def test_gradients_with_dropout_match_cellwise_rnn_with_the_same_seed(
+    rng, return_sequences
+):
+    weights = random_weights(rng)
+    dropout = {"dropout": 0.4, "recurrent_dropout": 0.3, "seed": 7}
+    fused, cellwise = fused_and_cellwise(
+        weights, return_sequences=return_sequences, **dropout
+    )
+    x = rng.normal(size=(BATCH, TIME, INPUT_DIM))
+    probe = rng.normal(size=output_shape(return_sequences))
+
+    d_x, d_weights = input_and_weight_gradients(fused, x, probe, training=True)
+    expected_d_x, expected_d_weights = input_and_weight_gradients(
+        cellwise, x, probe, training=True
+    )
+
+    assert_allclose(d_x, expected_d_x, **close(steps=2 * TIME))
+    for actual, expected in zip(d_weights, expected_d_weights, strict=True):
+        assert_allclose(actual, expected, **close(steps=2 * TIME))
+    # The masks were drawn: without them the gradient differs.
+    assert not np.allclose(d_x, input_and_weight_gradients(fused, x, probe)[0])
+
+
 @pytest.mark.skipif(
     keras.backend.backend() != "jax", reason="Keras's distribution API runs on JAX"
 )
 @pytest.mark.parametrize("return_sequences", [True, False], ids=["sequences", "last"])
+@pytest.mark.parametrize("recurrent_dropout", [0.0, 0.3])
 def test_gradients_under_a_distribution_match_cellwise_rnn(
-    rng, monkeypatch, return_sequences
+    rng, monkeypatch, return_sequences, recurrent_dropout
 ):
     # Under a distribution, JAX's backward pass forms the weight gradients
     # after its loop (`loop.backward`) instead of step by step inside it.
@@ -292,7 +320,12 @@ def test_gradients_under_a_distribution_match_cellwise_rnn(
 
     monkeypatch.setattr(loop, "backward", spied)
     weights = random_weights(rng)
-    fused, cellwise = fused_and_cellwise(weights, return_sequences=return_sequences)
+    fused, cellwise = fused_and_cellwise(
+        weights,
+        return_sequences=return_sequences,
+        recurrent_dropout=recurrent_dropout,
+        seed=7,
+    )
     time = 2 * TIME + 6
     x = rng.normal(size=(BATCH, time, INPUT_DIM))
     probe = rng.normal(size=output_shape(return_sequences, time))
@@ -301,8 +334,10 @@ def test_gradients_under_a_distribution_match_cellwise_rnn(
     )
 
     with distribution.scope():
-        d_x, d_weights = input_and_weight_gradients(fused, x, probe)
-    expected_d_x, expected_d_weights = input_and_weight_gradients(cellwise, x, probe)
+        d_x, d_weights = input_and_weight_gradients(fused, x, probe, training=True)
+    expected_d_x, expected_d_weights = input_and_weight_gradients(
+        cellwise, x, probe, training=True
+    )
 
     assert calls
     assert_allclose(d_x, expected_d_x, **close(steps=2 * time))
