@@ -2,9 +2,9 @@
 
 `recurrent_throughput.py`, `backward_crossover.py` and `compare_commits.py`
 time each contender in a Python process of its own, as a user's model
-trains, and `training_step_profile.py` times `fit` so; the parent asks the
-processes in turn, one timed run each, so that a shared machine's load falls
-on all of them alike.
+trains, and `training_step_profile.py` times `fit` and PyTorch's layer passes
+so; the parent asks the processes in turn, one timed run each, so that a
+shared machine's load falls on all of them alike.
 """
 
 from __future__ import annotations
