@@ -273,9 +273,9 @@ def test_gradients_through_masked_steps_match_cellwise_rnn(rng, return_sequences
         assert_allclose(actual, expected, **close(steps=2 * TIME))
 
 
-# With recurrent dropout the backward loop writes out each step's dropped
-# state for the recurrent kernel's gradient; without it, the state each step
-# started from stands in.
+# With recurrent dropout, TensorFlow's and JAX's backward loops write out each
+# step's dropped state for the recurrent kernel's gradient; without it, the
+# state each step started from stands in.
 @pytest.mark.parametrize("return_sequences", [True, False], ids=["sequences", "last"])
 def test_gradients_with_dropout_match_cellwise_rnn_with_the_same_seed(
     rng, return_sequences
