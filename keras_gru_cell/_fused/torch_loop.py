@@ -38,9 +38,15 @@ def run(
     # Nothing can differentiate this pass (Keras predicts under
     # `torch.no_grad`), so it keeps no residuals.
     states, _ = _forward(
-        projected, initial_state, recurrent_kernel, mask, recurrent_mask, False
+        projected,
+        initial_state,
+        recurrent_kernel,
+        mask,
+        recurrent_mask,
+        False,
+        last_only,
     )
-    return states[-1] if last_only else states
+    return states
 
 
 @functools.cache
@@ -53,13 +59,19 @@ def _function():
             ctx, projected, initial_state, recurrent_kernel, mask, dropout, last_only
         ):
             states, residuals = _forward(
-                projected, initial_state, recurrent_kernel, mask, dropout, True
+                projected,
+                initial_state,
+                recurrent_kernel,
+                mask,
+                dropout,
+                True,
+                last_only,
             )
             # `previous` starts with a copy of the initial state, which a
             # stateful layer assigns in place before the backward pass runs.
             ctx.save_for_backward(*residuals, recurrent_kernel)
             ctx.masks = (mask, dropout)
-            return states[-1] if last_only else states
+            return states
 
         @staticmethod
         def backward(ctx, d_states):
@@ -70,10 +82,17 @@ def _function():
 
 
 def _forward(
-    projected, initial_state, recurrent_kernel, mask, recurrent_mask, residuals
+    projected,
+    initial_state,
+    recurrent_kernel,
+    mask,
+    recurrent_mask,
+    residuals,
+    last_only=False,
 ):
     """`loop.forward`: `(states, (previous, gates, candidates))`, the second
-    `None` without `residuals`.
+    `None` without `residuals`; with `last_only`, the last state in place of
+    every state.
 
     With `residuals`, each step writes into arrays made once for all steps,
     `previous` and the states being two views of one: per-step tensors
@@ -82,7 +101,8 @@ def _forward(
     outgrew what glibc's malloc keeps, so that every call faulted its memory
     in afresh from the kernel (`benchmarks/training_step_profile.py`'s "MiB
     mapped fresh"). A pass that keeps none stacks its states, the form that
-    TorchScript's tracer, which Keras's ONNX export runs, follows.
+    TorchScript's tracer, which Keras's ONNX export runs, follows, or with
+    `last_only` keeps none but the last.
     """
     units = recurrent_kernel.shape[0]
     kernel_zr = recurrent_kernel[:, : 2 * units]
@@ -118,12 +138,12 @@ def _forward(
         h = torch.lerp(h_prev, candidate.tanh_(), z, out=h_out)
         if mask_t is not None:
             h = torch.where(mask_t, h, h_prev, out=h_out)
-        if not residuals:
+        if not (residuals or last_only):
             states.append(h)
         h_prev = h
-    if not residuals:
-        return torch.stack(states), None
-    return steps[1:], (steps[:-1], gates, candidates)
+    if residuals:
+        return (h_prev if last_only else steps[1:]), (steps[:-1], gates, candidates)
+    return (h_prev if last_only else torch.stack(states)), None
 
 
 def _backward(
